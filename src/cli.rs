@@ -1,0 +1,125 @@
+//! The command line: `serve` (default), `migrate`, `user add`, `openapi`.
+
+use std::io::{BufRead, IsTerminal};
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+use crate::db;
+use crate::domain::user::{Password, Role, Username};
+use crate::routes::users;
+use crate::startup::{self, Application};
+
+#[derive(Debug, Parser)]
+#[command(name = "masthead", version, about = "A headless CMS for news sites")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Run pending database migrations and exit.
+    Migrate,
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Print the OpenAPI document (regenerate openapi/openapi.json with it).
+    Openapi,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user. The password comes from MASTHEAD_PASSWORD or, if unset, from stdin.
+    Add {
+        username: String,
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// Shown as the author of articles; defaults to the username.
+        #[arg(long)]
+        display_name: Option<String>,
+    },
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    s.parse()
+}
+
+/// Runs the parsed command; `Err` is a one-line message for the operator.
+pub async fn run(cli: Cli, config: Config) -> Result<(), String> {
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let app = Application::build(config)?;
+            tracing::info!(port = app.port(), "listening");
+            app.run_until_stopped().await.map_err(|e| e.to_string())
+        }
+        Command::Migrate => {
+            let pool = db::build_pool(&config.database_url, 1)?;
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            let ran = db::run_migrations(&mut conn)?;
+            println!("{ran} migration(s) applied");
+            Ok(())
+        }
+        Command::User {
+            command:
+                UserCommand::Add {
+                    username,
+                    role,
+                    display_name,
+                },
+        } => {
+            let username = Username::parse(&username).map_err(|e| format!("username {e}"))?;
+            let password = read_password()?;
+            let display_name = match display_name {
+                Some(d) => crate::domain::user::DisplayName::parse(&d)
+                    .map_err(|e| format!("display name {e}"))?
+                    .into_inner(),
+                None => username.as_str().to_string(),
+            };
+            let state = startup::prepare(config)?;
+            let user = state
+                .db
+                .run(move |conn| users::create(conn, &username, &password, role, &display_name))
+                .await
+                .map_err(|e| match e {
+                    crate::error::ApiError::Conflict { detail, .. } => detail,
+                    other => other.to_string(),
+                })?;
+            println!(
+                "created {} user {:?} (id {})",
+                user.role, user.username, user.id
+            );
+            Ok(())
+        }
+        Command::Openapi => {
+            let doc = crate::openapi::document()
+                .to_pretty_json()
+                .map_err(|e| e.to_string())?;
+            println!("{doc}");
+            Ok(())
+        }
+    }
+}
+
+/// MASTHEAD_PASSWORD, else a prompt without echo on a terminal, else one line of stdin.
+fn read_password() -> Result<Password, String> {
+    let raw = match std::env::var("MASTHEAD_PASSWORD") {
+        Ok(p) if !p.is_empty() => p,
+        _ if std::io::stdin().is_terminal() => {
+            rpassword::prompt_password("Password: ").map_err(|e| e.to_string())?
+        }
+        _ => {
+            let mut line = String::new();
+            std::io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .map_err(|e| e.to_string())?;
+            line.trim_end_matches(['\r', '\n']).to_string()
+        }
+    };
+    Password::parse(&raw).map_err(|e| format!("password {e}"))
+}

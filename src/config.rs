@@ -1,0 +1,361 @@
+//! Configuration read once from the environment (see SPEC.md, "Running").
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// Which database engine a `DATABASE_URL` points at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A validated database location.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl {
+    pub backend: Backend,
+    /// For SQLite the file path; for PostgreSQL the full URL (which may hold a password).
+    pub target: String,
+}
+
+impl DatabaseUrl {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return Err("must not be empty".into());
+        }
+        if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+            return Ok(Self {
+                backend: Backend::Postgres,
+                target: raw.to_string(),
+            });
+        }
+        let path = raw
+            .strip_prefix("sqlite://")
+            .or_else(|| raw.strip_prefix("sqlite:"))
+            .unwrap_or(raw);
+        if path.is_empty() {
+            return Err("the SQLite path is empty".into());
+        }
+        if path.contains("://") {
+            return Err(
+                "unsupported scheme: use a file path, sqlite://path or postgres://…".into(),
+            );
+        }
+        Ok(Self {
+            backend: Backend::Sqlite,
+            target: path.to_string(),
+        })
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    // A PostgreSQL URL may carry a password: never print it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.backend {
+            Backend::Sqlite => write!(f, "sqlite:{}", self.target),
+            Backend::Postgres => f.write_str("postgres://…"),
+        }
+    }
+}
+
+/// A secret that is never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: String) -> Self {
+        Self(value)
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
+/// Allowed cross-origin callers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CorsOrigins {
+    None,
+    Any,
+    List(Vec<String>),
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub database_url: DatabaseUrl,
+    pub bind: SocketAddr,
+    /// `None`: a random secret is generated once and kept in the database.
+    pub jwt_secret: Option<Secret>,
+    pub token_ttl: Duration,
+    pub cors_origins: CorsOrigins,
+    pub public_url: Option<String>,
+    pub db_pool_size: u32,
+    pub login_max_failures: u32,
+    /// Accepted comments per client per minute; 0 disables the limit.
+    pub comment_rate: u32,
+    /// `max-age` of public GET responses, in seconds.
+    pub cache_max_age: u32,
+    /// HTTP worker threads; `None` lets actix pick one per core.
+    pub workers: Option<usize>,
+}
+
+/// A bad environment value: names the variable so the operator knows what to fix.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid {}: {}", self.variable, self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+pub const LOGIN_WINDOW: Duration = Duration::from_secs(15 * 60);
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads configuration through `lookup`, so tests need not touch the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+
+        let database_url = match get("DATABASE_URL") {
+            Some(raw) => DatabaseUrl::parse(&raw).map_err(|message| ConfigError {
+                variable: "DATABASE_URL",
+                message,
+            })?,
+            None => DatabaseUrl {
+                backend: Backend::Sqlite,
+                target: "masthead.db".into(),
+            },
+        };
+        let bind = match get("MASTHEAD_BIND") {
+            Some(raw) => raw.trim().parse().map_err(|_| ConfigError {
+                variable: "MASTHEAD_BIND",
+                message: format!("{raw:?} is not an address like 127.0.0.1:8080"),
+            })?,
+            None => SocketAddr::from(([127, 0, 0, 1], 8080)),
+        };
+        let jwt_secret = match get("MASTHEAD_JWT_SECRET") {
+            Some(raw) if raw.len() < 32 => {
+                return Err(ConfigError {
+                    variable: "MASTHEAD_JWT_SECRET",
+                    message: "must be at least 32 bytes long".into(),
+                })
+            }
+            Some(raw) => Some(Secret::new(raw)),
+            None => None,
+        };
+        let token_ttl_secs = number(&get, "MASTHEAD_TOKEN_TTL_SECS", 3600, 60, 31 * 24 * 3600)?;
+        let cors_origins = match get("MASTHEAD_CORS_ORIGINS") {
+            None => CorsOrigins::None,
+            Some(raw) => parse_origins(&raw).map_err(|message| ConfigError {
+                variable: "MASTHEAD_CORS_ORIGINS",
+                message,
+            })?,
+        };
+        let public_url = match get("MASTHEAD_PUBLIC_URL") {
+            None => None,
+            Some(raw) => {
+                let url = raw.trim().trim_end_matches('/').to_string();
+                if !(url.starts_with("http://") || url.starts_with("https://"))
+                    || url.contains(char::is_whitespace)
+                {
+                    return Err(ConfigError {
+                        variable: "MASTHEAD_PUBLIC_URL",
+                        message: format!("{raw:?} is not an http(s) URL"),
+                    });
+                }
+                Some(url)
+            }
+        };
+        let db_pool_size = number(&get, "MASTHEAD_DB_POOL_SIZE", 16, 1, 1024)?;
+        let login_max_failures = number(&get, "MASTHEAD_LOGIN_MAX_FAILURES", 5, 1, 1_000_000)?;
+        let comment_rate = number(&get, "MASTHEAD_COMMENT_RATE", 10, 0, 1_000_000)?;
+        let cache_max_age = number(&get, "MASTHEAD_CACHE_MAX_AGE", 60, 0, 31_536_000)?;
+        let workers = match get("MASTHEAD_WORKERS") {
+            None => None,
+            Some(_) => Some(number(&get, "MASTHEAD_WORKERS", 1, 1, 1024)? as usize),
+        };
+
+        Ok(Self {
+            database_url,
+            bind,
+            jwt_secret,
+            token_ttl: Duration::from_secs(token_ttl_secs.into()),
+            cors_origins,
+            public_url,
+            db_pool_size,
+            login_max_failures,
+            comment_rate,
+            cache_max_age,
+            workers,
+        })
+    }
+}
+
+fn number(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    default: u32,
+    min: u32,
+    max: u32,
+) -> Result<u32, ConfigError> {
+    let Some(raw) = get(variable) else {
+        return Ok(default);
+    };
+    match raw.trim().parse::<u32>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(ConfigError {
+            variable,
+            message: format!("{raw:?} is not a whole number from {min} to {max}"),
+        }),
+    }
+}
+
+fn parse_origins(raw: &str) -> Result<CorsOrigins, String> {
+    let items: Vec<&str> = raw
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    if items.contains(&"*") {
+        return Ok(CorsOrigins::Any);
+    }
+    let mut origins = Vec::with_capacity(items.len());
+    for item in items {
+        let origin = item.trim_end_matches('/');
+        let rest = origin
+            .strip_prefix("https://")
+            .or_else(|| origin.strip_prefix("http://"))
+            .ok_or_else(|| format!("{item:?} is not an http(s) origin"))?;
+        if rest.is_empty() || rest.contains('/') {
+            return Err(format!("{item:?} is not an origin (scheme://host[:port])"));
+        }
+        origins.push(origin.to_string());
+    }
+    if origins.is_empty() {
+        return Ok(CorsOrigins::None);
+    }
+    Ok(CorsOrigins::List(origins))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_need_no_setup() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.database_url.backend, Backend::Sqlite);
+        assert_eq!(c.database_url.target, "masthead.db");
+        assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.token_ttl, Duration::from_secs(3600));
+        assert_eq!(c.login_max_failures, 5);
+        assert_eq!(c.comment_rate, 10);
+        assert!(c.jwt_secret.is_none());
+        assert_eq!(c.cors_origins, CorsOrigins::None);
+    }
+
+    #[test]
+    fn database_urls_pick_the_backend() {
+        let cases = [
+            ("data/x.db", Backend::Sqlite, "data/x.db"),
+            ("sqlite://x.db", Backend::Sqlite, "x.db"),
+            ("sqlite:x.db", Backend::Sqlite, "x.db"),
+            ("postgres://u@h/db", Backend::Postgres, "postgres://u@h/db"),
+            (
+                "postgresql://u@h/db",
+                Backend::Postgres,
+                "postgresql://u@h/db",
+            ),
+        ];
+        for (raw, backend, target) in cases {
+            let url = DatabaseUrl::parse(raw).unwrap();
+            assert_eq!(
+                (url.backend, url.target.as_str()),
+                (backend, target),
+                "{raw}"
+            );
+        }
+        assert!(DatabaseUrl::parse("mysql://x").is_err());
+        assert!(DatabaseUrl::parse("sqlite://").is_err());
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let cases = [
+            ("MASTHEAD_BIND", "nowhere"),
+            ("MASTHEAD_TOKEN_TTL_SECS", "-5"),
+            ("MASTHEAD_TOKEN_TTL_SECS", "10"),
+            ("MASTHEAD_DB_POOL_SIZE", "0"),
+            ("MASTHEAD_LOGIN_MAX_FAILURES", "many"),
+            ("MASTHEAD_COMMENT_RATE", "1.5"),
+            ("MASTHEAD_CORS_ORIGINS", "example.com"),
+            ("MASTHEAD_PUBLIC_URL", "ftp://x"),
+            ("MASTHEAD_JWT_SECRET", "short"),
+            ("DATABASE_URL", "mysql://db"),
+        ];
+        for (var, value) in cases {
+            let err = config(&[(var, value)]).unwrap_err();
+            assert_eq!(err.variable, var, "{var}={value}");
+            assert!(err.to_string().starts_with(&format!("invalid {var}: ")));
+        }
+    }
+
+    #[test]
+    fn cors_origins_parse() {
+        let c = config(&[(
+            "MASTHEAD_CORS_ORIGINS",
+            "https://a.example, http://b.example:3000/",
+        )])
+        .unwrap();
+        assert_eq!(
+            c.cors_origins,
+            CorsOrigins::List(vec![
+                "https://a.example".into(),
+                "http://b.example:3000".into()
+            ])
+        );
+        let c = config(&[("MASTHEAD_CORS_ORIGINS", "*")]).unwrap();
+        assert_eq!(c.cors_origins, CorsOrigins::Any);
+    }
+
+    #[test]
+    fn secrets_are_not_debug_printed() {
+        let c = config(&[
+            (
+                "MASTHEAD_JWT_SECRET",
+                "0123456789abcdef0123456789abcdef-secret",
+            ),
+            ("DATABASE_URL", "postgres://user:hunter2@db/masthead"),
+        ])
+        .unwrap();
+        let printed = format!("{c:?}");
+        assert!(!printed.contains("0123456789abcdef"), "{printed}");
+        assert!(!printed.contains("hunter2"), "{printed}");
+    }
+}

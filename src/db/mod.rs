@@ -1,0 +1,128 @@
+//! The database layer: one connection enum over SQLite and PostgreSQL, an r2d2 pool,
+//! embedded migrations per backend, and plain query functions in `queries/`.
+
+pub mod models;
+pub mod queries;
+pub mod schema;
+
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::config::{Backend, DatabaseUrl};
+
+/// A connection to whichever backend `DATABASE_URL` names.
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Pg(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+impl DbConn {
+    pub fn backend(&self) -> Backend {
+        match self {
+            DbConn::Pg(_) => Backend::Postgres,
+            DbConn::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+}
+
+pub type Pool = r2d2::Pool<ConnectionManager>;
+pub type PooledConn = r2d2::PooledConnection<ConnectionManager>;
+
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// SQLite settings applied to every pooled connection. WAL lets readers run beside the single
+/// writer; the busy timeout makes writers queue instead of failing with "database is locked".
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL;
+PRAGMA busy_timeout = 10000;
+PRAGMA foreign_keys = ON;
+PRAGMA synchronous = NORMAL;
+PRAGMA cache_size = -16000;
+PRAGMA temp_store = MEMORY;";
+
+/// Picks the connection variant from the URL itself, so a failure reports the real cause
+/// (diesel's own `establish` for the enum hides it).
+#[derive(Clone, Debug)]
+pub struct ConnectionManager {
+    url: DatabaseUrl,
+}
+
+impl ConnectionManager {
+    pub fn new(url: DatabaseUrl) -> Self {
+        Self { url }
+    }
+}
+
+impl ManageConnection for ConnectionManager {
+    type Connection = DbConn;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConn, r2d2::Error> {
+        match self.url.backend {
+            Backend::Postgres => PgConnection::establish(&self.url.target)
+                .map(DbConn::Pg)
+                .map_err(r2d2::Error::ConnectionError),
+            Backend::Sqlite => {
+                let mut conn = SqliteConnection::establish(&self.url.target)
+                    .map_err(r2d2::Error::ConnectionError)?;
+                conn.batch_execute(SQLITE_PRAGMAS)
+                    .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConn::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConn) -> bool {
+        false
+    }
+}
+
+/// Builds the pool, failing fast (not after r2d2's 30 s default) when the database is unreachable.
+pub fn build_pool(url: &DatabaseUrl, size: u32) -> Result<Pool, String> {
+    let manager = ConnectionManager::new(url.clone());
+    // Surface the real connection error first: r2d2 only reports a timeout.
+    manager.connect().map_err(|e| e.to_string())?;
+    r2d2::Pool::builder()
+        .max_size(size)
+        .min_idle(Some(1))
+        .connection_timeout(Duration::from_secs(10))
+        .test_on_check_out(false)
+        .build(manager)
+        .map_err(|e| e.to_string())
+}
+
+/// Runs the pending migrations of the connection's backend and returns how many ran.
+/// On PostgreSQL an advisory lock keeps instances starting at once from colliding.
+pub fn run_migrations(conn: &mut DbConn) -> Result<usize, String> {
+    const MIGRATION_LOCK: i64 = 0x6d61_7374_6865_6164; // "masthead"
+    match conn {
+        DbConn::Sqlite(c) => c
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .map(|v| v.len())
+            .map_err(|e| e.to_string()),
+        DbConn::Pg(c) => {
+            c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+                .map_err(|e| e.to_string())?;
+            let result = c
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|v| v.len())
+                .map_err(|e| e.to_string());
+            let unlock = c
+                .batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
+                .map_err(|e| e.to_string());
+            let ran = result?;
+            unlock?;
+            Ok(ran)
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! Plain query functions: `&mut DbConn` in, `QueryResult` out. Multi-row writes run in a
+//! transaction here.
+
+pub mod login;
+pub mod settings;
+pub mod users;
+
+use chrono::{NaiveDateTime, SubsecRound, Utc};
+
+/// The current time, truncated to microseconds: PostgreSQL keeps no more, and a value read
+/// back must equal the one written on both backends.
+pub fn now() -> NaiveDateTime {
+    Utc::now().naive_utc().trunc_subsecs(6)
+}

@@ -1,0 +1,66 @@
+//! Domain types and rules. Knows neither actix nor diesel: input is parsed into these types
+//! once, at the edge, so the rest of the code never sees an invalid value.
+
+pub mod markdown;
+pub mod slug;
+pub mod user;
+
+use std::fmt;
+
+/// One invalid field of a request, as listed in a problem's `errors`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+/// Collects every invalid field of a request, so the client learns about all of them at once.
+#[derive(Debug, Default)]
+pub struct Violations(Vec<FieldError>);
+
+impl Violations {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Keeps `result`'s value, or records its error against `field`.
+    pub fn check<T, E: fmt::Display>(&mut self, field: &str, result: Result<T, E>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(e) => {
+                self.add(field, e.to_string());
+                None
+            }
+        }
+    }
+
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        self.0.push(FieldError {
+            field: field.to_string(),
+            message: message.into(),
+        });
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `Ok(value)` when nothing was recorded; the value is only built when it is needed.
+    pub fn finish<T>(self, value: impl FnOnce() -> Option<T>) -> Result<T, Vec<FieldError>> {
+        if self.0.is_empty() {
+            if let Some(v) = value() {
+                return Ok(v);
+            }
+        }
+        Err(self.0)
+    }
+
+    pub fn into_errors(self) -> Vec<FieldError> {
+        self.0
+    }
+}
+
+/// Counts characters (not bytes) so limits mean the same thing in every script.
+pub fn char_len(s: &str) -> usize {
+    s.chars().count()
+}

@@ -1,0 +1,63 @@
+//! Per-request context: a request id, one log line, and cache headers for private responses.
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use rand::RngCore;
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Accepts a caller's request id only when it is short and plain, so it cannot forge log lines.
+fn incoming_id(req: &ServiceRequest) -> Option<String> {
+    let v = req.headers().get(REQUEST_ID)?.to_str().ok()?;
+    let ok = !v.is_empty()
+        && v.len() <= 128
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    ok.then(|| v.to_string())
+}
+
+fn new_id() -> String {
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub async fn request_context(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let request_id = incoming_id(&req).unwrap_or_else(new_id);
+    let method = req.method().clone();
+    // The path only: query strings may carry search terms or cursors nobody needs in logs.
+    let path = req.path().to_string();
+    let authenticated = req.headers().contains_key(header::AUTHORIZATION);
+
+    let mut res = next.call(req).await?;
+
+    let headers = res.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        headers.insert(REQUEST_ID, v);
+    }
+    if authenticated {
+        // Anything answered to a credentialed request may be personal: keep it out of caches.
+        headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-store"),
+        );
+    }
+    tracing::info!(
+        target: "masthead::http",
+        method = %method,
+        path = %path,
+        status = res.status().as_u16(),
+        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        request_id = %request_id,
+        "request"
+    );
+    Ok(res)
+}

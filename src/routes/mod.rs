@@ -1,0 +1,45 @@
+//! HTTP handlers, one module per resource, and the one place routes are wired.
+
+pub mod auth;
+pub mod extract;
+pub mod health;
+pub mod middleware;
+pub mod pagination;
+pub mod users;
+
+use actix_web::web;
+use utoipa_swagger_ui::SwaggerUi;
+
+/// Every route of the application. Grouping methods under one `resource` makes an unsupported
+/// method a 405 rather than a 404.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/healthz").route(web::get().to(health::healthz)))
+        .service(web::resource("/readyz").route(web::get().to(health::readyz)))
+        .service(
+            web::scope("/api/v1")
+                .service(web::resource("/auth/token").route(web::post().to(auth::create_token)))
+                .service(web::resource("/auth/me").route(web::get().to(auth::me)))
+                .service(
+                    web::resource("/users")
+                        .route(web::get().to(users::list_users))
+                        .route(web::post().to(users::create_user)),
+                )
+                .service(
+                    web::resource("/users/{id}")
+                        .route(web::get().to(users::get_user))
+                        .route(web::patch().to(users::update_user))
+                        .route(web::delete().to(users::delete_user)),
+                ),
+        )
+        .service(web::resource("/docs").route(web::get().to(docs_redirect)))
+        .service(
+            SwaggerUi::new("/docs/{_:.*}")
+                .url("/api-docs/openapi.json", crate::openapi::document()),
+        );
+}
+
+async fn docs_redirect() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::MovedPermanently()
+        .insert_header(("Location", "/docs/"))
+        .finish()
+}

@@ -1,0 +1,384 @@
+//! Admin-only user management: `/api/v1/users`.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::{password, AdminUser};
+use crate::db::models::{NewUser, User, UserChanges};
+use crate::db::queries::{self, now};
+use crate::db::DbConn;
+use crate::domain::user::{DisplayName, Password, Role, Username};
+use crate::domain::Violations;
+use crate::error::ApiError;
+use crate::routes::extract::{ApiJson, ApiQuery};
+use crate::routes::pagination::{page_response, split_page, Page, PageParams};
+use crate::state::AppState;
+use diesel::Connection;
+
+/// A user as the API shows it. The password hash is never part of it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserView {
+    /// The user's id.
+    #[schema(example = 1)]
+    pub id: i64,
+    /// The login name.
+    #[schema(example = "jdoe")]
+    pub username: String,
+    /// What the user may do.
+    pub role: Role,
+    /// The name shown as an article's author.
+    #[schema(example = "Jane Doe")]
+    pub display_name: String,
+    /// A disabled user cannot log in and its tokens are refused.
+    #[schema(example = false)]
+    pub disabled: bool,
+    /// When the user was created.
+    #[schema(example = "2026-11-25T18:00:00Z")]
+    pub created_at: DateTime<Utc>,
+    /// When the user was last changed.
+    #[schema(example = "2026-11-25T18:00:00Z")]
+    pub updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<User> for UserView {
+    type Error = ApiError;
+    fn try_from(u: User) -> Result<Self, ApiError> {
+        Ok(Self {
+            role: u.role.parse().map_err(ApiError::internal)?,
+            id: u.id,
+            username: u.username,
+            display_name: u.display_name,
+            disabled: u.disabled,
+            created_at: u.created_at.and_utc(),
+            updated_at: u.updated_at.and_utc(),
+        })
+    }
+}
+
+/// A new user.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    /// 1–64 characters of letters, digits, `.`, `_`, `-` and `@`; unique.
+    #[schema(
+        example = "jdoe",
+        min_length = 1,
+        max_length = 64,
+        pattern = "^[A-Za-z0-9._@-]{1,64}$"
+    )]
+    pub username: String,
+    /// 8–1024 characters.
+    #[schema(example = "a long passphrase", min_length = 8, max_length = 1024)]
+    pub password: String,
+    /// The user's role.
+    pub role: Role,
+    /// 1–100 characters; defaults to the username.
+    #[schema(example = "Jane Doe", min_length = 1, max_length = 100)]
+    pub display_name: Option<String>,
+}
+
+/// Changes to a user; absent fields stay as they are. Changing the password or disabling the
+/// user revokes its existing tokens.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUser {
+    /// A new role.
+    pub role: Option<Role>,
+    /// A new password, 8–1024 characters.
+    #[schema(example = "another long passphrase", min_length = 8, max_length = 1024)]
+    pub password: Option<String>,
+    /// A new display name, 1–100 characters.
+    #[schema(example = "Jane Q. Doe", min_length = 1, max_length = 100)]
+    pub display_name: Option<String>,
+    /// `true` disables the user (it cannot log in; its tokens stop working).
+    #[schema(example = false)]
+    pub disabled: Option<bool>,
+}
+
+/// List users.
+///
+/// All users in id order (admin only).
+#[utoipa::path(
+    get,
+    path = "/api/v1/users",
+    tag = "users",
+    operation_id = "list_users",
+    params(PageParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of users", body = Page<UserView>,
+            headers(("Link" = String, description = "`<url>; rel=\"next\"` when another page exists"))),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 403, response = crate::openapi::Forbidden),
+    )
+)]
+pub async fn list_users(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    _admin: AdminUser,
+    ApiQuery(params): ApiQuery<PageParams>,
+) -> Result<HttpResponse, ApiError> {
+    let (limit, after) = params.parse::<i64>()?;
+    let rows = state
+        .db
+        .run(move |conn| Ok(queries::users::list(conn, after, limit + 1)?))
+        .await?;
+    let (rows, next) = split_page(rows, limit, |u| u.id);
+    let data = rows
+        .into_iter()
+        .map(UserView::try_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(page_response(
+        &req,
+        state.config.public_url.as_deref(),
+        data,
+        next,
+        limit,
+    ))
+}
+
+/// Create a user.
+///
+/// Adds a user with a role (admin only). The password is stored as an Argon2id hash.
+#[utoipa::path(
+    post,
+    path = "/api/v1/users",
+    tag = "users",
+    operation_id = "create_user",
+    request_body = CreateUser,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created", body = UserView,
+            headers(("Location" = String, description = "The new user's URL"))),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 409, response = crate::openapi::Conflict),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+        (status = 415, response = crate::openapi::UnsupportedMediaType),
+        (status = 422, response = crate::openapi::ValidationFailed),
+    )
+)]
+pub async fn create_user(
+    state: web::Data<AppState>,
+    _admin: AdminUser,
+    ApiJson(body): ApiJson<CreateUser>,
+) -> Result<HttpResponse, ApiError> {
+    let mut v = Violations::new();
+    let username = v.check("username", Username::parse(&body.username));
+    let password = v.check("password", Password::parse(&body.password));
+    let display_name = match &body.display_name {
+        Some(d) => v.check("display_name", DisplayName::parse(d)),
+        None => None,
+    };
+    let (username, password) = v
+        .finish(|| username.zip(password))
+        .map_err(ApiError::Validation)?;
+    let display_name =
+        display_name.map_or_else(|| username.as_str().to_string(), |d| d.into_inner());
+    let user = state
+        .db
+        .run(move |conn| create(conn, &username, &password, body.role, &display_name))
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/api/v1/users/{}", user.id)))
+        .json(UserView::try_from(user)?))
+}
+
+/// Creates a user; shared by the API and the `user add` command.
+pub fn create(
+    conn: &mut DbConn,
+    username: &Username,
+    password: &Password,
+    role: Role,
+    display_name: &str,
+) -> Result<User, ApiError> {
+    if queries::users::find_by_username(conn, username.as_str())?.is_some() {
+        return Err(ApiError::conflict("username", "this username is taken"));
+    }
+    let hash = password::hash(password).map_err(ApiError::internal)?;
+    let now = now();
+    Ok(queries::users::insert(
+        conn,
+        &NewUser {
+            username: username.as_str(),
+            password_hash: &hash,
+            role: role.as_str(),
+            display_name,
+            created_at: now,
+            updated_at: now,
+        },
+    )?)
+}
+
+/// Get a user.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{id}",
+    tag = "users",
+    operation_id = "get_user",
+    params(("id" = i64, Path, description = "The user's id", example = 1)),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The user", body = UserView),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+    )
+)]
+pub async fn get_user(
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    _admin: AdminUser,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let user = state
+        .db
+        .run(move |conn| queries::users::find(conn, id)?.ok_or_else(no_such_user))
+        .await?;
+    Ok(HttpResponse::Ok().json(UserView::try_from(user)?))
+}
+
+fn no_such_user() -> ApiError {
+    ApiError::not_found("No user has this id.")
+}
+
+/// Update a user.
+///
+/// Changes a user's role, password, display name or disabled flag (admin only). Changing the
+/// password or disabling the user revokes its existing tokens. The last enabled admin can be
+/// neither demoted nor disabled (409).
+#[utoipa::path(
+    patch,
+    path = "/api/v1/users/{id}",
+    tag = "users",
+    operation_id = "update_user",
+    params(("id" = i64, Path, description = "The user's id", example = 1)),
+    request_body = UpdateUser,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The updated user", body = UserView),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 409, response = crate::openapi::Conflict),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+        (status = 415, response = crate::openapi::UnsupportedMediaType),
+        (status = 422, response = crate::openapi::ValidationFailed),
+    )
+)]
+pub async fn update_user(
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    _admin: AdminUser,
+    ApiJson(body): ApiJson<UpdateUser>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let mut v = Violations::new();
+    let password = match &body.password {
+        Some(p) => v.check("password", Password::parse(p)),
+        None => None,
+    };
+    let display_name = match &body.display_name {
+        Some(d) => v.check("display_name", DisplayName::parse(d)),
+        None => None,
+    };
+    if !v.is_empty() {
+        return Err(ApiError::Validation(v.into_errors()));
+    }
+    // Hash outside the transaction: it is slow and needs no lock.
+    let user = state
+        .db
+        .run(move |conn| {
+            let hash = password
+                .as_ref()
+                .map(password::hash)
+                .transpose()
+                .map_err(ApiError::internal)?;
+            conn.transaction(|conn| {
+                let current = queries::users::find(conn, id)?.ok_or_else(no_such_user)?;
+                let loses_admin = current.role == Role::Admin.as_str()
+                    && !current.disabled
+                    && (body.role.is_some_and(|r| r != Role::Admin) || body.disabled == Some(true));
+                if loses_admin {
+                    ensure_other_admin(conn, id)?;
+                }
+                let revoke = hash.is_some() || (body.disabled == Some(true) && !current.disabled);
+                let changes = UserChanges {
+                    password_hash: hash,
+                    role: body.role.map(|r| r.as_str().to_string()),
+                    display_name: display_name.map(DisplayName::into_inner),
+                    disabled: body.disabled,
+                    token_version: revoke.then_some(current.token_version + 1),
+                    updated_at: Some(now()),
+                };
+                Ok(queries::users::update(conn, id, &changes)?)
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(UserView::try_from(user)?))
+}
+
+/// Refuses a change that would leave no enabled admin to manage users.
+fn ensure_other_admin(conn: &mut DbConn, except: i64) -> Result<(), ApiError> {
+    use crate::db::schema::users;
+    use diesel::prelude::*;
+    let others: i64 = users::table
+        .filter(users::role.eq(Role::Admin.as_str()))
+        .filter(users::disabled.eq(false))
+        .filter(users::id.ne(except))
+        .count()
+        .get_result(conn)?;
+    if others == 0 {
+        return Err(ApiError::Conflict {
+            detail: "This is the last enabled admin; make another admin first.".into(),
+            field: None,
+        });
+    }
+    Ok(())
+}
+
+/// Delete a user.
+///
+/// Removes a user (admin only). The last enabled admin cannot be deleted (409); a user who
+/// authored articles cannot be deleted either (409): disable it instead.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/users/{id}",
+    tag = "users",
+    operation_id = "delete_user",
+    params(("id" = i64, Path, description = "The user's id", example = 1)),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 409, response = crate::openapi::Conflict),
+    )
+)]
+pub async fn delete_user(
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    _admin: AdminUser,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    state
+        .db
+        .run(move |conn| {
+            conn.transaction(|conn| {
+                let current = queries::users::find(conn, id)?.ok_or_else(no_such_user)?;
+                if current.role == Role::Admin.as_str() && !current.disabled {
+                    ensure_other_admin(conn, id)?;
+                }
+                queries::users::delete(conn, id)?;
+                Ok(())
+            })
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

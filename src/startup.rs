@@ -1,0 +1,153 @@
+//! Builds the application: pool, migrations, secrets, routes, middleware. Used by `main` and by
+//! the integration tests, which bind port 0.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_cors::Cors;
+use actix_web::dev::Server;
+use actix_web::http::header;
+use actix_web::middleware::{from_fn, Condition, DefaultHeaders, ErrorHandlers};
+use actix_web::{web, App, HttpServer};
+use rand::RngCore;
+
+use crate::auth::jwt::JwtKeys;
+use crate::config::{Config, CorsOrigins};
+use crate::db::{self, queries};
+use crate::error::{problemize, ApiError};
+use crate::routes::{self, extract::BODY_LIMIT, middleware::request_context};
+use crate::state::{AppState, Db};
+
+const JWT_SECRET_SETTING: &str = "jwt_secret";
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    pub state: AppState,
+}
+
+impl Application {
+    /// Connects, migrates and binds; the server starts serving when awaited.
+    pub fn build(config: Config) -> Result<Self, String> {
+        let state = prepare(config)?;
+        let listener = TcpListener::bind(state.config.bind)
+            .map_err(|e| format!("cannot listen on {}: {e}", state.config.bind))?;
+        let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        let server = serve(listener, state.clone())?;
+        Ok(Self {
+            port,
+            server,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Opens the pool, runs pending migrations and settles the token secret.
+pub fn prepare(config: Config) -> Result<AppState, String> {
+    let pool = db::build_pool(&config.database_url, config.db_pool_size)
+        .map_err(|e| format!("cannot open the database {:?}: {e}", config.database_url))?;
+    let mut conn = pool
+        .get()
+        .map_err(|e| format!("cannot open the database: {e}"))?;
+    let ran = db::run_migrations(&mut conn).map_err(|e| format!("migration failed: {e}"))?;
+    if ran > 0 {
+        tracing::info!(migrations = ran, "database migrated");
+    }
+    let secret = match &config.jwt_secret {
+        Some(s) => s.expose().to_string(),
+        None => {
+            let mut bytes = [0u8; 32];
+            rand::rng().fill_bytes(&mut bytes);
+            let fresh: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            queries::settings::get_or_insert(&mut conn, JWT_SECRET_SETTING, &fresh)
+                .map_err(|e| format!("cannot store the token secret: {e}"))?
+        }
+    };
+    let users = queries::users::count(&mut conn).map_err(|e| e.to_string())?;
+    if users == 0 {
+        tracing::warn!(
+            "no users yet: create the first admin with `masthead user add <username> --role admin` \
+             (password from MASTHEAD_PASSWORD or stdin)"
+        );
+    }
+    drop(conn);
+    let ttl = i64::try_from(config.token_ttl.as_secs()).unwrap_or(3600);
+    Ok(AppState {
+        db: Db::new(pool),
+        jwt: Arc::new(JwtKeys::new(secret.as_bytes(), ttl)),
+        config: Arc::new(config),
+    })
+}
+
+fn serve(listener: TcpListener, state: AppState) -> Result<Server, String> {
+    let workers = state.config.workers;
+    let data = web::Data::new(state);
+    let mut http = HttpServer::new(move || {
+        let cors_origins = &data.config.cors_origins;
+        App::new()
+            .app_data(data.clone())
+            .app_data(web::PayloadConfig::new(BODY_LIMIT))
+            .app_data(web::PathConfig::default().error_handler(|_, _| {
+                ApiError::not_found("No resource exists at this path.").into()
+            }))
+            .configure(routes::configure)
+            .default_service(web::to(|| async {
+                Err::<actix_web::HttpResponse, _>(ApiError::not_found(
+                    "No resource exists at this path.",
+                ))
+            }))
+            .wrap(ErrorHandlers::new().default_handler(problemize))
+            .wrap(
+                DefaultHeaders::new()
+                    .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+                    .add((header::X_FRAME_OPTIONS, "DENY"))
+                    .add((header::REFERRER_POLICY, "no-referrer")),
+            )
+            .wrap(from_fn(request_context))
+            .wrap(Condition::new(
+                *cors_origins != CorsOrigins::None,
+                cors(cors_origins),
+            ))
+    })
+    .client_request_timeout(Duration::from_secs(10))
+    .client_disconnect_timeout(Duration::from_secs(2))
+    .shutdown_timeout(30);
+    if let Some(n) = workers {
+        http = http.workers(n);
+    }
+    Ok(http.listen(listener).map_err(|e| e.to_string())?.run())
+}
+
+fn cors(origins: &CorsOrigins) -> Cors {
+    let cors = Cors::default()
+        .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::IF_MATCH,
+            header::IF_NONE_MATCH,
+            routes::middleware::REQUEST_ID,
+        ])
+        .expose_headers([
+            header::ETAG,
+            header::LINK,
+            header::LOCATION,
+            header::RETRY_AFTER,
+            routes::middleware::REQUEST_ID,
+        ])
+        .max_age(3600);
+    match origins {
+        CorsOrigins::Any => cors.allow_any_origin().send_wildcard(),
+        CorsOrigins::List(list) => list.iter().fold(cors, |c, origin| c.allowed_origin(origin)),
+        CorsOrigins::None => cors,
+    }
+}

@@ -1,0 +1,11 @@
+//! Black-box tests: the real application over HTTP, on SQLite or PostgreSQL
+//! (`MASTHEAD_TEST_BACKEND`).
+
+mod auth;
+mod cli;
+mod docs;
+mod errors;
+mod helpers;
+mod operations;
+mod schema;
+mod users;
