@@ -279,6 +279,12 @@ impl From<diesel::result::Error> for ApiError {
                 };
                 ApiError::Conflict { detail, field }
             }
+            Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => ApiError::Conflict {
+                detail: "other records still refer to this one (a user who wrote articles can be \
+                         disabled instead of deleted)"
+                    .into(),
+                field: None,
+            },
             Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
                 ApiError::Conflict {
                     detail: "a concurrent change conflicted with this one; retry".into(),

@@ -12,15 +12,15 @@ macro_rules! problem_response {
         #[doc = $doc]
         #[derive(ToResponse)]
         #[response(
-                    description = $doc,
-                    content_type = "application/problem+json",
-                    example = json!({
-                        "type": concat!("urn:masthead:problem:", $kind),
-                        "title": $title,
-                        "status": $status,
-                        "detail": $detail
-                    })
-                )]
+                            description = $doc,
+                            content_type = "application/problem+json",
+                            example = json!({
+                                "type": concat!("urn:masthead:problem:", $kind),
+                                "title": $title,
+                                "status": $status,
+                                "detail": $detail
+                            })
+                        )]
         #[allow(dead_code)]
         pub struct $name(Problem);
     };
@@ -148,6 +148,13 @@ const DESCRIPTION: &str = include_str!("openapi_description.md");
         routes::health::readyz,
         routes::auth::create_token,
         routes::auth::me,
+        routes::articles::list_articles,
+        routes::articles::create_article,
+        routes::articles::get_article,
+        routes::articles::update_article,
+        routes::articles::delete_article,
+        routes::articles::list_revisions,
+        routes::articles::restore_revision,
         routes::users::list_users,
         routes::users::create_user,
         routes::users::get_user,
@@ -166,6 +173,7 @@ const DESCRIPTION: &str = include_str!("openapi_description.md");
     tags(
         (name = "operations", description = "Health checks for load balancers and orchestrators"),
         (name = "auth", description = "Logging in and the current user"),
+        (name = "articles", description = "Articles: the public list and pages, editors' writes and revisions"),
         (name = "users", description = "User management (admin only)"),
     )
 )]

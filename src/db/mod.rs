@@ -126,3 +126,40 @@ pub fn run_migrations(conn: &mut DbConn) -> Result<usize, String> {
         }
     }
 }
+
+/// A transaction for writes. On SQLite it starts with `BEGIN IMMEDIATE`, taking the write lock
+/// up front: a deferred transaction that read first and then tries to write fails at once with
+/// "database is locked" when another writer got in between, whatever the busy timeout.
+pub fn write_transaction<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    if let DbConn::Sqlite(c) = conn {
+        // Inside an outer transaction this nests as a savepoint like any other.
+        if AnsiTransactionManager::transaction_manager_status_mut(c)
+            .transaction_depth()
+            .map_err(E::from)?
+            .is_none()
+        {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
+            let result = f(conn);
+            let DbConn::Sqlite(c) = conn else {
+                unreachable!("the variant of a connection never changes")
+            };
+            return match result {
+                Ok(value) => {
+                    AnsiTransactionManager::commit_transaction(c)?;
+                    Ok(value)
+                }
+                Err(e) => {
+                    // The caller's error says what went wrong; a failed rollback adds nothing.
+                    let _ = AnsiTransactionManager::rollback_transaction(c);
+                    Err(e)
+                }
+            };
+        }
+    }
+    conn.transaction(f)
+}

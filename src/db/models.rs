@@ -41,3 +41,105 @@ pub struct UserChanges {
     pub token_version: Option<i32>,
     pub updated_at: Option<NaiveDateTime>,
 }
+
+use super::schema::{article_revisions, articles};
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = articles)]
+pub struct Article {
+    pub id: i64,
+    pub slug: String,
+    pub title: String,
+    pub subtitle: Option<String>,
+    pub excerpt: String,
+    pub excerpt_is_custom: bool,
+    pub body_markdown: String,
+    pub body_html: String,
+    pub plain_text: String,
+    pub cover_image_url: Option<String>,
+    pub language: String,
+    pub status: String,
+    pub published_at: Option<NaiveDateTime>,
+    pub sort_at: NaiveDateTime,
+    pub author_id: i64,
+    pub reading_time_minutes: i32,
+    pub word_count: i32,
+    pub comments_enabled: bool,
+    pub comment_count: i32,
+    pub version: i32,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// What list pages show: an article without its bodies.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = articles)]
+pub struct ArticleSummaryRow {
+    pub id: i64,
+    pub slug: String,
+    pub title: String,
+    pub subtitle: Option<String>,
+    pub excerpt: String,
+    pub cover_image_url: Option<String>,
+    pub language: String,
+    pub status: String,
+    pub published_at: Option<NaiveDateTime>,
+    pub sort_at: NaiveDateTime,
+    pub author_id: i64,
+    pub reading_time_minutes: i32,
+    pub word_count: i32,
+    pub comments_enabled: bool,
+    pub comment_count: i32,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// Every column an editor's write sets; the same struct inserts and updates, so a field can
+/// never be forgotten in one of them.
+#[derive(Debug, Clone, Insertable, AsChangeset)]
+#[diesel(table_name = articles, treat_none_as_null = true)]
+pub struct ArticleWrite {
+    pub slug: String,
+    pub title: String,
+    pub subtitle: Option<String>,
+    pub excerpt: String,
+    pub excerpt_is_custom: bool,
+    pub body_markdown: String,
+    pub body_html: String,
+    pub plain_text: String,
+    pub cover_image_url: Option<String>,
+    pub language: String,
+    pub status: String,
+    pub published_at: Option<NaiveDateTime>,
+    pub sort_at: NaiveDateTime,
+    pub author_id: i64,
+    pub reading_time_minutes: i32,
+    pub word_count: i32,
+    pub comments_enabled: bool,
+    pub version: i32,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = article_revisions)]
+pub struct Revision {
+    #[diesel(skip_insertion)]
+    pub id: i64,
+    pub article_id: i64,
+    pub rev: i32,
+    pub title: String,
+    pub subtitle: Option<String>,
+    pub excerpt: String,
+    pub excerpt_is_custom: bool,
+    pub body_markdown: String,
+    pub cover_image_url: Option<String>,
+    /// JSON array of strings.
+    pub tags: String,
+    pub language: String,
+    pub status: String,
+    pub slug: String,
+    pub published_at: Option<NaiveDateTime>,
+    pub editor_id: i64,
+    pub created_at: NaiveDateTime,
+}

@@ -30,4 +30,83 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(users, settings, login_failures);
+diesel::table! {
+    articles (id) {
+        id -> BigInt,
+        slug -> Text,
+        title -> Text,
+        subtitle -> Nullable<Text>,
+        excerpt -> Text,
+        excerpt_is_custom -> Bool,
+        body_markdown -> Text,
+        body_html -> Text,
+        plain_text -> Text,
+        cover_image_url -> Nullable<Text>,
+        language -> Text,
+        status -> Text,
+        published_at -> Nullable<Timestamp>,
+        sort_at -> Timestamp,
+        author_id -> BigInt,
+        reading_time_minutes -> Integer,
+        word_count -> Integer,
+        comments_enabled -> Bool,
+        comment_count -> Integer,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    article_tags (article_id, position) {
+        article_id -> BigInt,
+        position -> Integer,
+        tag -> Text,
+        tag_slug -> Text,
+    }
+}
+
+diesel::table! {
+    article_slugs (slug) {
+        slug -> Text,
+        article_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    article_revisions (id) {
+        id -> BigInt,
+        article_id -> BigInt,
+        rev -> Integer,
+        title -> Text,
+        subtitle -> Nullable<Text>,
+        excerpt -> Text,
+        excerpt_is_custom -> Bool,
+        body_markdown -> Text,
+        cover_image_url -> Nullable<Text>,
+        tags -> Text,
+        language -> Text,
+        status -> Text,
+        slug -> Text,
+        published_at -> Nullable<Timestamp>,
+        editor_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(articles -> users (author_id));
+diesel::joinable!(article_tags -> articles (article_id));
+diesel::joinable!(article_slugs -> articles (article_id));
+diesel::joinable!(article_revisions -> articles (article_id));
+diesel::joinable!(article_revisions -> users (editor_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    settings,
+    login_failures,
+    articles,
+    article_tags,
+    article_slugs,
+    article_revisions,
+);

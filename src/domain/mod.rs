@@ -1,6 +1,7 @@
 //! Domain types and rules. Knows neither actix nor diesel: input is parsed into these types
 //! once, at the edge, so the rest of the code never sees an invalid value.
 
+pub mod article;
 pub mod markdown;
 pub mod slug;
 pub mod user;

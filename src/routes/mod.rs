@@ -1,6 +1,8 @@
 //! HTTP handlers, one module per resource, and the one place routes are wired.
 
+pub mod articles;
 pub mod auth;
+pub mod caching;
 pub mod extract;
 pub mod health;
 pub mod middleware;
@@ -19,6 +21,27 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::scope("/api/v1")
                 .service(web::resource("/auth/token").route(web::post().to(auth::create_token)))
                 .service(web::resource("/auth/me").route(web::get().to(auth::me)))
+                .service(
+                    web::resource("/articles")
+                        .route(web::get().to(articles::list_articles))
+                        .route(web::post().to(articles::create_article)),
+                )
+                .service(
+                    web::resource("/articles/{id}/revisions")
+                        .route(web::get().to(articles::list_revisions)),
+                )
+                .service(
+                    web::resource("/articles/{id}/revisions/{rev}/restore")
+                        .route(web::post().to(articles::restore_revision)),
+                )
+                .service(
+                    // GET takes a slug, PATCH and DELETE an id: one path, so that a wrong
+                    // method is a 405.
+                    web::resource("/articles/{key}")
+                        .route(web::get().to(articles::get_article))
+                        .route(web::patch().to(articles::update_article))
+                        .route(web::delete().to(articles::delete_article)),
+                )
                 .service(
                     web::resource("/users")
                         .route(web::get().to(users::list_users))

@@ -1,6 +1,7 @@
 //! Black-box tests: the real application over HTTP, on SQLite or PostgreSQL
 //! (`MASTHEAD_TEST_BACKEND`).
 
+mod articles;
 mod auth;
 mod cli;
 mod docs;

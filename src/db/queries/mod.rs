@@ -1,6 +1,7 @@
 //! Plain query functions: `&mut DbConn` in, `QueryResult` out. Multi-row writes run in a
 //! transaction here.
 
+pub mod articles;
 pub mod login;
 pub mod settings;
 pub mod users;

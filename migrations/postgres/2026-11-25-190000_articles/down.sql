@@ -1,0 +1,5 @@
+
+DROP TABLE article_revisions;
+DROP TABLE article_slugs;
+DROP TABLE article_tags;
+DROP TABLE articles;

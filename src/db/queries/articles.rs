@@ -1,0 +1,395 @@
+//! Article queries: look-ups, the keyset-paged list with its filters and full-text search, and
+//! the rows written with each change (tags, old slugs, revisions, the SQLite search index).
+
+use chrono::NaiveDateTime;
+use diesel::dsl::sql;
+use diesel::expression::BoxableExpression;
+use diesel::prelude::*;
+use diesel::sql_types::{Bool, Double, Text};
+
+use crate::db::models::{Article, ArticleSummaryRow, ArticleWrite, Revision};
+use crate::db::schema::{article_revisions, article_slugs, article_tags, articles, users};
+use crate::db::{DbConn, MultiBackend};
+use crate::domain::article::{tag_slug, Status};
+
+pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<Article>> {
+    articles::table
+        .find(id)
+        .select(Article::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find_by_slug(conn: &mut DbConn, slug: &str) -> QueryResult<Option<Article>> {
+    articles::table
+        .filter(articles::slug.eq(slug))
+        .select(Article::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The current slug of the article that once had `old`.
+pub fn current_slug_for_old(
+    conn: &mut DbConn,
+    old: &str,
+) -> QueryResult<Option<(String, String, Option<NaiveDateTime>)>> {
+    article_slugs::table
+        .inner_join(articles::table)
+        .filter(article_slugs::slug.eq(old))
+        .select((articles::slug, articles::status, articles::published_at))
+        .first(conn)
+        .optional()
+}
+
+/// Whether `slug` is the current or an old slug of an article other than `except`.
+pub fn slug_taken(conn: &mut DbConn, slug: &str, except: Option<i64>) -> QueryResult<bool> {
+    let except = except.unwrap_or(0);
+    let current: i64 = articles::table
+        .filter(articles::slug.eq(slug))
+        .filter(articles::id.ne(except))
+        .count()
+        .get_result(conn)?;
+    if current > 0 {
+        return Ok(true);
+    }
+    let old: i64 = article_slugs::table
+        .filter(article_slugs::slug.eq(slug))
+        .filter(article_slugs::article_id.ne(except))
+        .count()
+        .get_result(conn)?;
+    Ok(old > 0)
+}
+
+pub fn insert(conn: &mut DbConn, row: &ArticleWrite) -> QueryResult<Article> {
+    diesel::insert_into(articles::table)
+        .values(row)
+        .get_result::<Article>(conn)
+}
+
+/// Writes `row` only if the stored version is still `expected_version`; 0 rows means another
+/// write got there first.
+pub fn update(
+    conn: &mut DbConn,
+    id: i64,
+    expected_version: i32,
+    row: &ArticleWrite,
+) -> QueryResult<usize> {
+    diesel::update(
+        articles::table
+            .filter(articles::id.eq(id))
+            .filter(articles::version.eq(expected_version)),
+    )
+    .set(row)
+    .execute(conn)
+}
+
+pub fn delete(conn: &mut DbConn, id: i64, expected_version: i32) -> QueryResult<usize> {
+    if let DbConn::Sqlite(_) = conn {
+        diesel::sql_query("DELETE FROM articles_fts WHERE rowid = ?")
+            .bind::<diesel::sql_types::BigInt, _>(id)
+            .execute(conn)?;
+    }
+    diesel::delete(
+        articles::table
+            .filter(articles::id.eq(id))
+            .filter(articles::version.eq(expected_version)),
+    )
+    .execute(conn)
+}
+
+/// Tags of each article in `ids`, in their stored order.
+pub fn tags_for(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<(i64, String)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    article_tags::table
+        .filter(article_tags::article_id.eq_any(ids))
+        .order((article_tags::article_id, article_tags::position))
+        .select((article_tags::article_id, article_tags::tag))
+        .load(conn)
+}
+
+pub fn set_tags(conn: &mut DbConn, id: i64, tags: &[String]) -> QueryResult<()> {
+    diesel::delete(article_tags::table.filter(article_tags::article_id.eq(id))).execute(conn)?;
+    // One row per statement: batch inserts do not compile through the connection enum, and an
+    // article has at most 20 tags.
+    for (i, t) in tags.iter().enumerate() {
+        diesel::insert_into(article_tags::table)
+            .values((
+                article_tags::article_id.eq(id),
+                article_tags::position.eq(i32::try_from(i).unwrap_or(i32::MAX)),
+                article_tags::tag.eq(t.as_str()),
+                article_tags::tag_slug.eq(tag_slug(t)),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Keeps `old` as a redirecting slug of `id`; `new` stops being one (an article may move back).
+pub fn move_slug(
+    conn: &mut DbConn,
+    id: i64,
+    old: &str,
+    new: &str,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::delete(article_slugs::table.filter(article_slugs::slug.eq(new))).execute(conn)?;
+    diesel::insert_into(article_slugs::table)
+        .values((
+            article_slugs::slug.eq(old),
+            article_slugs::article_id.eq(id),
+            article_slugs::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Keeps the SQLite full-text index in step (PostgreSQL indexes an expression of the row).
+pub fn index_for_search(conn: &mut DbConn, article: &Article) -> QueryResult<()> {
+    if let DbConn::Sqlite(_) = conn {
+        use diesel::sql_types::{BigInt, Nullable};
+        diesel::sql_query("DELETE FROM articles_fts WHERE rowid = ?")
+            .bind::<BigInt, _>(article.id)
+            .execute(conn)?;
+        diesel::sql_query(
+            "INSERT INTO articles_fts (rowid, title, subtitle, body) VALUES (?, ?, ?, ?)",
+        )
+        .bind::<BigInt, _>(article.id)
+        .bind::<Text, _>(&article.title)
+        .bind::<Nullable<Text>, _>(&article.subtitle)
+        .bind::<Text, _>(&article.plain_text)
+        .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn insert_revision(conn: &mut DbConn, revision: &Revision) -> QueryResult<usize> {
+    diesel::insert_into(article_revisions::table)
+        .values(revision)
+        .execute(conn)
+}
+
+pub fn find_revision(
+    conn: &mut DbConn,
+    article_id: i64,
+    rev: i32,
+) -> QueryResult<Option<Revision>> {
+    article_revisions::table
+        .filter(article_revisions::article_id.eq(article_id))
+        .filter(article_revisions::rev.eq(rev))
+        .select(Revision::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Revisions newest first, below `before_rev`, with each editor's display name.
+pub fn list_revisions(
+    conn: &mut DbConn,
+    article_id: i64,
+    before_rev: Option<i32>,
+    limit: i64,
+) -> QueryResult<Vec<(Revision, String)>> {
+    let mut query = article_revisions::table
+        .inner_join(users::table)
+        .filter(article_revisions::article_id.eq(article_id))
+        .select((Revision::as_select(), users::display_name))
+        .order(article_revisions::rev.desc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(rev) = before_rev {
+        query = query.filter(article_revisions::rev.lt(rev));
+    }
+    query.load(conn)
+}
+
+pub fn author_name(conn: &mut DbConn, user_id: i64) -> QueryResult<String> {
+    users::table
+        .find(user_id)
+        .select(users::display_name)
+        .first(conn)
+}
+
+/// Which articles a list shows.
+#[derive(Debug, Clone, Copy)]
+pub enum Visibility {
+    /// What readers see at this moment.
+    Public(NaiveDateTime),
+    /// Staff asking for one status.
+    Status(Status),
+}
+
+#[derive(Debug, Clone)]
+pub enum AuthorFilter {
+    Id(i64),
+    Username(String),
+}
+
+/// Where the previous page ended.
+#[derive(Debug, Clone, Copy)]
+pub enum After {
+    Time(NaiveDateTime, i64),
+    Rank(f64, i64),
+}
+
+#[derive(Debug, Clone)]
+pub struct ListFilter {
+    pub visibility: Visibility,
+    pub tag: Option<String>,
+    pub author: Option<AuthorFilter>,
+    /// Search terms, already split into words.
+    pub terms: Option<Vec<String>>,
+    pub published_after: Option<NaiveDateTime>,
+    pub published_before: Option<NaiveDateTime>,
+    pub oldest_first: bool,
+    pub after: Option<After>,
+    pub limit: i64,
+}
+
+type Source = diesel::dsl::InnerJoinQuerySource<articles::table, users::table>;
+type BoxedBool = Box<dyn BoxableExpression<Source, MultiBackend, SqlType = Bool>>;
+type BoxedDouble = Box<dyn BoxableExpression<Source, MultiBackend, SqlType = Double>>;
+
+/// The PostgreSQL search document; identical to the expression of the `articles_search` index.
+const PG_DOCUMENT: &str = "(setweight(to_tsvector('simple', articles.title), 'A') \
+    || setweight(to_tsvector('simple', coalesce(articles.subtitle, '')), 'B') \
+    || setweight(to_tsvector('simple', left(articles.plain_text, 200000)), 'C'))";
+
+fn search_match(conn: &DbConn, terms: &[String]) -> BoxedBool {
+    match conn {
+        DbConn::Sqlite(_) => Box::new(
+            sql::<Bool>("articles.id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ")
+                .bind::<Text, _>(fts5_query(terms))
+                .sql(")"),
+        ),
+        DbConn::Pg(_) => Box::new(
+            sql::<Bool>(&format!("{PG_DOCUMENT} @@ plainto_tsquery('simple', "))
+                .bind::<Text, _>(terms.join(" "))
+                .sql(")"),
+        ),
+    }
+}
+
+/// Relevance: higher is better on both backends.
+fn search_rank(conn: &DbConn, terms: &[String]) -> BoxedDouble {
+    match conn {
+        DbConn::Sqlite(_) => Box::new(
+            sql::<Double>(
+                "(SELECT -bm25(articles_fts, 10.0, 5.0, 1.0) FROM articles_fts \
+                 WHERE articles_fts MATCH ",
+            )
+            .bind::<Text, _>(fts5_query(terms))
+            .sql(" AND articles_fts.rowid = articles.id)"),
+        ),
+        DbConn::Pg(_) => Box::new(
+            sql::<Double>(&format!(
+                "ts_rank({PG_DOCUMENT}, plainto_tsquery('simple', "
+            ))
+            .bind::<Text, _>(terms.join(" "))
+            .sql("))::float8"),
+        ),
+    }
+}
+
+/// Each word quoted, so nothing a reader types is read as FTS5 syntax.
+fn fts5_query(terms: &[String]) -> String {
+    terms
+        .iter()
+        .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// One page (plus one row, to tell whether another page exists) of article summaries with
+/// their authors' names and, when searching, their relevance.
+pub fn list(
+    conn: &mut DbConn,
+    f: &ListFilter,
+) -> QueryResult<Vec<(ArticleSummaryRow, String, f64)>> {
+    let base = articles::table.inner_join(users::table);
+    let mut query = match &f.terms {
+        Some(terms) => base
+            .select((
+                ArticleSummaryRow::as_select(),
+                users::display_name,
+                search_rank(conn, terms),
+            ))
+            .into_boxed(),
+        None => base
+            .select((
+                ArticleSummaryRow::as_select(),
+                users::display_name,
+                Box::new(sql::<Double>("0.0")) as BoxedDouble,
+            ))
+            .into_boxed(),
+    };
+
+    query = match f.visibility {
+        Visibility::Public(now) => query.filter(
+            articles::status
+                .eq(Status::Published.as_str())
+                .or(articles::status
+                    .eq(Status::Scheduled.as_str())
+                    .and(articles::published_at.le(now))),
+        ),
+        Visibility::Status(s) => query.filter(articles::status.eq(s.as_str())),
+    };
+    if let Some(tag) = &f.tag {
+        query = query.filter(
+            articles::id.eq_any(
+                article_tags::table.select(article_tags::article_id).filter(
+                    article_tags::tag
+                        .eq(tag.clone())
+                        .or(article_tags::tag_slug.eq(tag_slug(tag))),
+                ),
+            ),
+        );
+    }
+    match &f.author {
+        Some(AuthorFilter::Id(id)) => query = query.filter(articles::author_id.eq(*id)),
+        Some(AuthorFilter::Username(name)) => {
+            query = query.filter(users::username.eq(name.clone()))
+        }
+        None => {}
+    }
+    if let Some(t) = f.published_after {
+        query = query.filter(articles::published_at.gt(t));
+    }
+    if let Some(t) = f.published_before {
+        query = query.filter(articles::published_at.lt(t));
+    }
+
+    if let Some(terms) = &f.terms {
+        query = query.filter(search_match(conn, terms));
+        if let Some(After::Rank(rank, id)) = f.after {
+            query = query.filter(
+                search_rank(conn, terms)
+                    .lt(rank)
+                    .or(search_rank(conn, terms).eq(rank).and(articles::id.lt(id))),
+            );
+        }
+        query = query.order((search_rank(conn, terms).desc(), articles::id.desc()));
+    } else {
+        if let Some(After::Time(t, id)) = f.after {
+            query = if f.oldest_first {
+                query.filter(
+                    articles::sort_at
+                        .gt(t)
+                        .or(articles::sort_at.eq(t).and(articles::id.gt(id))),
+                )
+            } else {
+                query.filter(
+                    articles::sort_at
+                        .lt(t)
+                        .or(articles::sort_at.eq(t).and(articles::id.lt(id))),
+                )
+            };
+        }
+        query = if f.oldest_first {
+            query.order((articles::sort_at.asc(), articles::id.asc()))
+        } else {
+            query.order((articles::sort_at.desc(), articles::id.desc()))
+        };
+    }
+    query.limit(f.limit).load(conn)
+}

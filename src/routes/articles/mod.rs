@@ -1,0 +1,620 @@
+//! `/api/v1/articles`: the public list and pages, and editors' writes and revisions.
+
+pub mod dto;
+pub mod write;
+
+use std::collections::HashMap;
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+
+use self::dto::{
+    ArticleSummary, ArticleView, Author, CreateArticle, ListParams, RevisionView, UpdateArticle,
+};
+use self::write::{load_view, no_such_article, render, Draft};
+use crate::auth::{EditorUser, MaybeUser};
+use crate::db::queries::articles::{After, AuthorFilter, ListFilter, Visibility};
+use crate::db::queries::{self, now};
+use crate::domain::article::{is_public, Status};
+use crate::domain::user::Role;
+use crate::domain::FieldError;
+use crate::error::ApiError;
+use crate::routes::caching::{cached_json, public_cache_control, required_if_match, to_json};
+use crate::routes::extract::{ApiJson, ApiQuery};
+use crate::routes::pagination::{
+    decode_cursor, encode_cursor, Page, PageInfo, PageParams, DEFAULT_LIMIT,
+};
+use crate::state::AppState;
+
+const STAFF: &[Role] = &[Role::Admin, Role::Editor];
+const MAX_TERMS: usize = 16;
+
+/// The sort key a list cursor carries.
+#[derive(Serialize, Deserialize)]
+struct ListCursor {
+    /// `sort_at` of the last row, for time-ordered lists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    t: Option<chrono::NaiveDateTime>,
+    /// Relevance of the last row, for searches.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    r: Option<f64>,
+    id: i64,
+}
+
+fn search_terms(q: &str) -> Vec<String> {
+    q.split(|c: char| !c.is_alphanumeric())
+        .filter(|t| !t.is_empty())
+        .map(|t| t.chars().take(64).collect::<String>().to_lowercase())
+        .take(MAX_TERMS)
+        .collect()
+}
+
+/// List articles.
+///
+/// Public articles, newest first, as summaries (no bodies). Filter by `tag`, `series`, `author`,
+/// publication time, or search with `q` (ranked by relevance). Editors and admins may pass
+/// `status` to list drafts, scheduled, published or archived articles.
+#[utoipa::path(
+    get,
+    path = "/api/v1/articles",
+    tag = "articles",
+    operation_id = "list_articles",
+    params(ListParams, ("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier answer: 304 if unchanged")),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of article summaries", body = Page<ArticleSummary>,
+            headers(
+                ("ETag" = String, description = "Strong validator of this page"),
+                ("Cache-Control" = String, description = "`public, max-age=60, stale-while-revalidate=300`, or `private, no-store` with a token"),
+                ("Link" = String, description = "`<url>; rel=\"next\"` when another page exists"),
+            )),
+        (status = 304, description = "Not modified since the ETag in `If-None-Match`"),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 403, response = crate::openapi::Forbidden),
+    )
+)]
+pub async fn list_articles(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    ApiQuery(params): ApiQuery<ListParams>,
+    user: MaybeUser,
+) -> Result<HttpResponse, ApiError> {
+    let mut errors: Vec<FieldError> = Vec::new();
+    let page = PageParams {
+        limit: params.limit,
+        cursor: None,
+    };
+    let limit = page
+        .limit()
+        .map_err(|e| errors.push(e))
+        .unwrap_or(DEFAULT_LIMIT);
+    let cursor: Option<ListCursor> = match params.cursor.as_deref().filter(|c| !c.is_empty()) {
+        None => None,
+        Some(raw) => {
+            let c = decode_cursor(raw);
+            if c.is_none() {
+                errors.push(FieldError {
+                    field: "cursor".into(),
+                    message: "is not a cursor issued by this server".into(),
+                });
+            }
+            c
+        }
+    };
+    let oldest_first = match params.order.as_deref() {
+        None | Some("newest") => false,
+        Some("oldest") => true,
+        Some(_) => {
+            errors.push(FieldError {
+                field: "order".into(),
+                message: "must be newest or oldest".into(),
+            });
+            false
+        }
+    };
+    let status = match params.status.as_deref() {
+        None => None,
+        Some(s) => match s.parse::<Status>() {
+            Ok(s) => Some(s),
+            Err(message) => {
+                errors.push(FieldError {
+                    field: "status".into(),
+                    message,
+                });
+                None
+            }
+        },
+    };
+    if !errors.is_empty() {
+        return Err(ApiError::InvalidParameters(errors));
+    }
+    if status.is_some() && !user.has_role(STAFF) {
+        return Err(match user.0 {
+            None => ApiError::Unauthorized("Listing by status needs an editor's bearer token."),
+            Some(_) => ApiError::Forbidden("Only editors and admins may list by status."),
+        });
+    }
+    let terms = params
+        .q
+        .as_deref()
+        .map(search_terms)
+        .filter(|t| !t.is_empty());
+    let after = cursor.and_then(|c| match (c.t, c.r) {
+        (Some(t), _) if terms.is_none() => Some(After::Time(t, c.id)),
+        (_, Some(r)) if terms.is_some() => Some(After::Rank(r, c.id)),
+        _ => None,
+    });
+    let author = params.author.map(|a| match a.parse::<i64>() {
+        Ok(id) => AuthorFilter::Id(id),
+        Err(_) => AuthorFilter::Username(a),
+    });
+    let filter = ListFilter {
+        visibility: status.map_or_else(|| Visibility::Public(now()), Visibility::Status),
+        tag: params.tag,
+        author,
+        terms,
+        published_after: params.published_after.map(|t| t.naive_utc()),
+        published_before: params.published_before.map(|t| t.naive_utc()),
+        oldest_first,
+        after,
+        limit: limit + 1,
+    };
+    // Series arrive with the series resource; until then no article is in one.
+    let in_unknown_series = params.series.is_some();
+    let searching = filter.terms.is_some();
+    let (rows, tags) = state
+        .db
+        .run(move |conn| {
+            if in_unknown_series {
+                return Ok((Vec::new(), Vec::new()));
+            }
+            let rows = queries::articles::list(conn, &filter)?;
+            let ids: Vec<i64> = rows.iter().map(|(a, _, _)| a.id).collect();
+            let tags = queries::articles::tags_for(conn, &ids)?;
+            Ok((rows, tags))
+        })
+        .await?;
+
+    let mut tags_by_article: HashMap<i64, Vec<String>> = HashMap::new();
+    for (id, tag) in tags {
+        tags_by_article.entry(id).or_default().push(tag);
+    }
+    let mut rows = rows;
+    let next_cursor = if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|(a, _, rank)| {
+            encode_cursor(&if searching {
+                ListCursor {
+                    t: None,
+                    r: Some(*rank),
+                    id: a.id,
+                }
+            } else {
+                ListCursor {
+                    t: Some(a.sort_at),
+                    r: None,
+                    id: a.id,
+                }
+            })
+        })
+    } else {
+        None
+    };
+    let data = rows
+        .into_iter()
+        .map(|(a, author_name, _)| {
+            Ok(ArticleSummary {
+                tags: tags_by_article.remove(&a.id).unwrap_or_default(),
+                status: a.status.parse().map_err(ApiError::internal)?,
+                id: a.id,
+                slug: a.slug,
+                title: a.title,
+                subtitle: a.subtitle,
+                excerpt: a.excerpt,
+                cover_image_url: a.cover_image_url,
+                language: a.language,
+                published_at: a.published_at.map(|t| t.and_utc()),
+                created_at: a.created_at.and_utc(),
+                updated_at: a.updated_at.and_utc(),
+                author: Author {
+                    id: a.author_id,
+                    display_name: author_name,
+                },
+                reading_time_minutes: a.reading_time_minutes,
+                word_count: a.word_count,
+                comments_enabled: a.comments_enabled,
+                comment_count: a.comment_count,
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let link = next_cursor
+        .as_ref()
+        .map(|c| next_link(&req, state.config.public_url.as_deref(), c));
+    let bytes = to_json(&Page {
+        data,
+        page: PageInfo { next_cursor, limit },
+    })?;
+    let mut response = cached_json(&req, &state.config, bytes);
+    if let Some(link) = link {
+        if let Ok(v) = header::HeaderValue::from_str(&link) {
+            response.headers_mut().insert(header::LINK, v);
+        }
+    }
+    Ok(response)
+}
+
+fn next_link(req: &HttpRequest, public_url: Option<&str>, cursor: &str) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in form_urlencoded::parse(req.query_string().as_bytes()) {
+        if k != "cursor" {
+            query.append_pair(&k, &v);
+        }
+    }
+    query.append_pair("cursor", cursor);
+    format!(
+        "<{}{}?{}>; rel=\"next\"",
+        public_url.unwrap_or(""),
+        req.path(),
+        query.finish()
+    )
+}
+
+/// Get an article.
+///
+/// One article in full, with series navigation. Readers see public articles only (404
+/// otherwise); editors and admins see every status. An old slug answers 301 to the current one.
+#[utoipa::path(
+    get,
+    path = "/api/v1/articles/{slug}",
+    tag = "articles",
+    operation_id = "get_article",
+    params(
+        ("slug" = String, Path, description = "The article's current or an old slug", example = "the-river-crossing-reopens"),
+        ("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier answer: 304 if unchanged"),
+    ),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The article", body = ArticleView,
+            headers(
+                ("ETag" = String, description = "Strong validator; send it as `If-Match` to change the article"),
+                ("Cache-Control" = String, description = "`public, max-age=60, stale-while-revalidate=300`, or `private, no-store` with a token"),
+            )),
+        (status = 301, description = "An old slug: the article lives at `Location` now",
+            headers(("Location" = String, description = "The article's current URL"))),
+        (status = 304, description = "Not modified since the ETag in `If-None-Match`"),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 404, response = crate::openapi::NotFound),
+    )
+)]
+pub async fn get_article(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+    user: MaybeUser,
+) -> Result<HttpResponse, ApiError> {
+    let slug = slug.into_inner();
+    let staff = user.has_role(STAFF);
+    let found = state
+        .db
+        .run(move |conn| {
+            let now = now();
+            let visible = |status: &str, published_at| {
+                staff
+                    || status
+                        .parse()
+                        .is_ok_and(|s| is_public(s, published_at, now))
+            };
+            if let Some(article) = queries::articles::find_by_slug(conn, &slug)? {
+                if !visible(&article.status, article.published_at) {
+                    return Err(no_such_slug());
+                }
+                let (bytes, _, _) = load_view(conn, article)?;
+                return Ok(Ok(bytes));
+            }
+            match queries::articles::current_slug_for_old(conn, &slug)? {
+                Some((current, status, published_at)) if visible(&status, published_at) => {
+                    Ok(Err(current))
+                }
+                _ => Err(no_such_slug()),
+            }
+        })
+        .await?;
+    match found {
+        Ok(bytes) => Ok(cached_json(&req, &state.config, bytes)),
+        Err(current) => Ok(HttpResponse::MovedPermanently()
+            .insert_header((
+                header::LOCATION,
+                format!(
+                    "{}/api/v1/articles/{current}",
+                    state.config.public_url.as_deref().unwrap_or("")
+                ),
+            ))
+            .insert_header((header::CACHE_CONTROL, public_cache_control(&state.config)))
+            .finish()),
+    }
+}
+
+fn no_such_slug() -> ApiError {
+    ApiError::not_found("No article has this slug.")
+}
+
+/// The response to a write: the article with its new ETag.
+fn written(
+    status: actix_web::http::StatusCode,
+    bytes: Vec<u8>,
+    etag: String,
+    view: &ArticleView,
+) -> HttpResponse {
+    let mut response = HttpResponse::build(status);
+    response.insert_header((header::ETAG, etag));
+    if status == actix_web::http::StatusCode::CREATED {
+        response.insert_header((header::LOCATION, format!("/api/v1/articles/{}", view.slug)));
+    }
+    response
+        .insert_header((header::CONTENT_TYPE, "application/json"))
+        .body(bytes)
+}
+
+/// Create an article.
+///
+/// Editors and admins. The slug is made from the title (transliterated to ASCII, made unique
+/// with `-2`, `-3`…) unless given; a given slug that another article has or had is a 409.
+#[utoipa::path(
+    post,
+    path = "/api/v1/articles",
+    tag = "articles",
+    operation_id = "create_article",
+    request_body = CreateArticle,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created", body = ArticleView,
+            headers(
+                ("Location" = String, description = "The article's URL"),
+                ("ETag" = String, description = "Strong validator of the new article"),
+            )),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 409, response = crate::openapi::Conflict),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+        (status = 415, response = crate::openapi::UnsupportedMediaType),
+        (status = 422, response = crate::openapi::ValidationFailed),
+    )
+)]
+pub async fn create_article(
+    state: web::Data<AppState>,
+    editor: EditorUser,
+    ApiJson(body): ApiJson<CreateArticle>,
+) -> Result<HttpResponse, ApiError> {
+    let author_id = editor.user.id;
+    let (bytes, etag, view) = state
+        .db
+        .run(move |conn| {
+            let draft = Draft::from_create(body)?;
+            let rendered = render(&draft);
+            let article = write::create(conn, &draft, &rendered, author_id)?;
+            load_view(conn, article)
+        })
+        .await?;
+    Ok(written(
+        actix_web::http::StatusCode::CREATED,
+        bytes,
+        etag,
+        &view,
+    ))
+}
+
+/// Update an article.
+///
+/// Editors and admins, with `If-Match` set to the article's current ETag (428 without it, 412
+/// when it is stale; the stored article is then untouched). The previous version stays
+/// available as a revision. A new slug keeps the old one redirecting.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/articles/{id}",
+    tag = "articles",
+    operation_id = "update_article",
+    params(
+        ("id" = i64, Path, description = "The article's id", example = 12),
+        ("If-Match" = String, Header, description = "The article's current ETag"),
+    ),
+    request_body = UpdateArticle,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The updated article", body = ArticleView,
+            headers(("ETag" = String, description = "Strong validator of the new version"))),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 409, response = crate::openapi::Conflict),
+        (status = 412, response = crate::openapi::PreconditionFailed),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+        (status = 415, response = crate::openapi::UnsupportedMediaType),
+        (status = 422, response = crate::openapi::ValidationFailed),
+        (status = 428, response = crate::openapi::PreconditionRequired),
+    )
+)]
+pub async fn update_article(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    editor: EditorUser,
+    ApiJson(body): ApiJson<UpdateArticle>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let if_match = required_if_match(&req)?;
+    let editor_id = editor.user.id;
+    let (bytes, etag, view) = state
+        .db
+        .run(move |conn| {
+            let article = write::update(conn, id, &if_match, editor_id, |_, draft| {
+                draft.patched(body)
+            })?;
+            load_view(conn, article)
+        })
+        .await?;
+    Ok(written(actix_web::http::StatusCode::OK, bytes, etag, &view))
+}
+
+/// Delete an article.
+///
+/// Editors and admins, with `If-Match` set to the article's current ETag. Its revisions and
+/// old slugs go with it.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/articles/{id}",
+    tag = "articles",
+    operation_id = "delete_article",
+    params(
+        ("id" = i64, Path, description = "The article's id", example = 12),
+        ("If-Match" = String, Header, description = "The article's current ETag"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 412, response = crate::openapi::PreconditionFailed),
+        (status = 428, response = crate::openapi::PreconditionRequired),
+    )
+)]
+pub async fn delete_article(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    _editor: EditorUser,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let if_match = required_if_match(&req)?;
+    state
+        .db
+        .run(move |conn| write::delete(conn, id, &if_match))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// List an article's revisions.
+///
+/// Every saved version, newest first (editors and admins). The newest is the current state.
+#[utoipa::path(
+    get,
+    path = "/api/v1/articles/{id}/revisions",
+    tag = "articles",
+    operation_id = "list_revisions",
+    params(("id" = i64, Path, description = "The article's id", example = 12), PageParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of revisions", body = Page<RevisionView>,
+            headers(("Link" = String, description = "`<url>; rel=\"next\"` when another page exists"))),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+    )
+)]
+pub async fn list_revisions(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    _editor: EditorUser,
+    ApiQuery(params): ApiQuery<PageParams>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let (limit, before) = params.parse::<i32>()?;
+    let rows = state
+        .db
+        .run(move |conn| {
+            queries::articles::find(conn, id)?.ok_or_else(no_such_article)?;
+            Ok(queries::articles::list_revisions(
+                conn,
+                id,
+                before,
+                limit + 1,
+            )?)
+        })
+        .await?;
+    let (rows, next) = crate::routes::pagination::split_page(rows, limit, |(r, _)| r.rev);
+    let data = rows
+        .into_iter()
+        .map(|(r, editor_name)| {
+            Ok(RevisionView {
+                tags: serde_json::from_str(&r.tags).map_err(ApiError::internal)?,
+                status: r.status.parse().map_err(ApiError::internal)?,
+                rev: r.rev,
+                title: r.title,
+                subtitle: r.subtitle,
+                excerpt: r.excerpt,
+                body_markdown: r.body_markdown,
+                cover_image_url: r.cover_image_url,
+                language: r.language,
+                slug: r.slug,
+                published_at: r.published_at.map(|t| t.and_utc()),
+                editor: Author {
+                    id: r.editor_id,
+                    display_name: editor_name,
+                },
+                created_at: r.created_at.and_utc(),
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    Ok(crate::routes::pagination::page_response(
+        &req,
+        state.config.public_url.as_deref(),
+        data,
+        next,
+        limit,
+    ))
+}
+
+/// Restore a revision.
+///
+/// Puts the title, subtitle, excerpt, body, cover, tags and language of revision `rev` back
+/// (editors and admins, with `If-Match`). Status, slug and publication time stay as they are.
+/// The restore is itself saved as a new revision, so nothing is lost.
+#[utoipa::path(
+    post,
+    path = "/api/v1/articles/{id}/revisions/{rev}/restore",
+    tag = "articles",
+    operation_id = "restore_revision",
+    params(
+        ("id" = i64, Path, description = "The article's id", example = 12),
+        ("rev" = i32, Path, description = "The revision to restore", example = 2),
+        ("If-Match" = String, Header, description = "The article's current ETag"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The article with the revision's content", body = ArticleView,
+            headers(("ETag" = String, description = "Strong validator of the new version"))),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 412, response = crate::openapi::PreconditionFailed),
+        (status = 428, response = crate::openapi::PreconditionRequired),
+    )
+)]
+pub async fn restore_revision(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(i64, i32)>,
+    editor: EditorUser,
+) -> Result<HttpResponse, ApiError> {
+    let (id, rev) = path.into_inner();
+    let if_match = required_if_match(&req)?;
+    let editor_id = editor.user.id;
+    let (bytes, etag, view) = state
+        .db
+        .run(move |conn| {
+            let article = write::update(conn, id, &if_match, editor_id, |conn, draft| {
+                let revision = queries::articles::find_revision(conn, id, rev)?
+                    .ok_or_else(|| ApiError::not_found("This article has no such revision."))?;
+                draft.restored(&revision)
+            })?;
+            load_view(conn, article)
+        })
+        .await?;
+    Ok(written(actix_web::http::StatusCode::OK, bytes, etag, &view))
+}
