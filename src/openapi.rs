@@ -6,21 +6,13 @@ use utoipa::{Modify, OpenApi, ToResponse};
 use crate::error::Problem;
 use crate::routes;
 
-/// Declares a reusable problem response with its example.
+/// Declares a reusable problem response with its example. The attribute stays on one line:
+/// rustfmt re-indents multi-line attributes inside macros on every run.
 macro_rules! problem_response {
     ($name:ident, $status:literal, $kind:literal, $title:literal, $detail:literal, $doc:literal) => {
         #[doc = $doc]
         #[derive(ToResponse)]
-        #[response(
-                            description = $doc,
-                            content_type = "application/problem+json",
-                            example = json!({
-                                "type": concat!("urn:masthead:problem:", $kind),
-                                "title": $title,
-                                "status": $status,
-                                "detail": $detail
-                            })
-                        )]
+        #[response(description = $doc, content_type = "application/problem+json", example = json!({"type": concat!("urn:masthead:problem:", $kind), "title": $title, "status": $status, "detail": $detail}))]
         #[allow(dead_code)]
         pub struct $name(Problem);
     };

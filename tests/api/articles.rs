@@ -1736,6 +1736,14 @@ async fn restoring_a_revision_brings_its_content_back_as_a_new_revision() {
     )
     .await;
     assert_eq!(b["title"], "Rewritten headline");
+    let (b, tag) = patch_ok(
+        &app,
+        &editor,
+        &b,
+        &tag,
+        json!({"title": "Rewritten headline, corrected"}),
+    )
+    .await;
 
     let restore = format!("{}/revisions/1/restore", article_path(&a["id"]));
     let res = write_with(&app, Method::POST, &restore, Some(&editor), None, None).await;
@@ -1805,6 +1813,7 @@ async fn restoring_a_revision_brings_its_content_back_as_a_new_revision() {
         .iter()
         .map(|r| r["rev"].as_i64().unwrap())
         .collect();
+    // create (1), two PATCHes (2, 3), the restore (4)
     assert_eq!(numbers, vec![4, 3, 2, 1]);
     assert_eq!(revs["data"][0]["title"], "Original headline");
     assert_eq!(revs["data"][0]["body_markdown"], "Original body.");
