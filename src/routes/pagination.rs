@@ -130,8 +130,8 @@ pub fn page_response<T: Serialize + ToSchema>(
     })
 }
 
-/// The request's own URL with `cursor` replaced.
-fn next_link(req: &HttpRequest, public_url: Option<&str>, cursor: &str) -> String {
+/// The `Link` header value for the next page: the request's own URL with `cursor` replaced.
+pub fn next_link(req: &HttpRequest, public_url: Option<&str>, cursor: &str) -> String {
     let mut query = form_urlencoded::Serializer::new(String::new());
     for (k, v) in form_urlencoded::parse(req.query_string().as_bytes()) {
         if k != "cursor" {

@@ -23,7 +23,7 @@ use crate::error::ApiError;
 use crate::routes::caching::{cached_json, public_cache_control, required_if_match, to_json};
 use crate::routes::extract::{ApiJson, ApiQuery};
 use crate::routes::pagination::{
-    decode_cursor, encode_cursor, Page, PageInfo, PageParams, DEFAULT_LIMIT,
+    decode_cursor, encode_cursor, next_link, Page, PageInfo, PageParams, DEFAULT_LIMIT,
 };
 use crate::state::AppState;
 
@@ -243,22 +243,6 @@ pub async fn list_articles(
         }
     }
     Ok(response)
-}
-
-fn next_link(req: &HttpRequest, public_url: Option<&str>, cursor: &str) -> String {
-    let mut query = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in form_urlencoded::parse(req.query_string().as_bytes()) {
-        if k != "cursor" {
-            query.append_pair(&k, &v);
-        }
-    }
-    query.append_pair("cursor", cursor);
-    format!(
-        "<{}{}?{}>; rel=\"next\"",
-        public_url.unwrap_or(""),
-        req.path(),
-        query.finish()
-    )
 }
 
 /// Get an article.
