@@ -31,6 +31,14 @@ impl Application {
     /// Connects, migrates and binds; the server starts serving when awaited.
     pub fn build(config: Config) -> Result<Self, String> {
         let state = prepare(config)?;
+        let mut conn = state.db.pool().get().map_err(|e| e.to_string())?;
+        if queries::users::count(&mut conn).map_err(|e| e.to_string())? == 0 {
+            tracing::warn!(
+                "no users yet: create the first admin with `masthead user add <username> --role admin` \
+                 (password from MASTHEAD_PASSWORD or stdin)"
+            );
+        }
+        drop(conn);
         let listener = TcpListener::bind(state.config.bind)
             .map_err(|e| format!("cannot listen on {}: {e}", state.config.bind))?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
@@ -72,13 +80,6 @@ pub fn prepare(config: Config) -> Result<AppState, String> {
                 .map_err(|e| format!("cannot store the token secret: {e}"))?
         }
     };
-    let users = queries::users::count(&mut conn).map_err(|e| e.to_string())?;
-    if users == 0 {
-        tracing::warn!(
-            "no users yet: create the first admin with `masthead user add <username> --role admin` \
-             (password from MASTHEAD_PASSWORD or stdin)"
-        );
-    }
     drop(conn);
     let ttl = i64::try_from(config.token_ttl.as_secs()).unwrap_or(3600);
     Ok(AppState {
