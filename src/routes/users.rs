@@ -15,7 +15,6 @@ use crate::error::ApiError;
 use crate::routes::extract::{ApiJson, ApiQuery};
 use crate::routes::pagination::{page_response, split_page, Page, PageParams};
 use crate::state::AppState;
-use diesel::Connection;
 
 /// A user as the API shows it. The password hash is never part of it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -299,7 +298,7 @@ pub async fn update_user(
                 .map(password::hash)
                 .transpose()
                 .map_err(ApiError::internal)?;
-            conn.transaction(|conn| {
+            crate::db::write_transaction(conn, |conn| {
                 let current = queries::users::find(conn, id)?.ok_or_else(no_such_user)?;
                 let loses_admin = current.role == Role::Admin.as_str()
                     && !current.disabled
@@ -370,7 +369,7 @@ pub async fn delete_user(
     state
         .db
         .run(move |conn| {
-            conn.transaction(|conn| {
+            crate::db::write_transaction(conn, |conn| {
                 let current = queries::users::find(conn, id)?.ok_or_else(no_such_user)?;
                 if current.role == Role::Admin.as_str() && !current.disabled {
                     ensure_other_admin(conn, id)?;
