@@ -147,6 +147,14 @@ const DESCRIPTION: &str = include_str!("openapi_description.md");
         routes::articles::delete_article,
         routes::articles::list_revisions,
         routes::articles::restore_revision,
+        routes::series::list_series,
+        routes::series::create_series,
+        routes::series::get_series,
+        routes::series::update_series,
+        routes::series::delete_series,
+        routes::series::set_series_articles,
+        routes::series::add_series_article,
+        routes::series::remove_series_article,
         routes::users::list_users,
         routes::users::create_user,
         routes::users::get_user,
@@ -166,6 +174,7 @@ const DESCRIPTION: &str = include_str!("openapi_description.md");
         (name = "operations", description = "Health checks for load balancers and orchestrators"),
         (name = "auth", description = "Logging in and the current user"),
         (name = "articles", description = "Articles: the public list and pages, editors' writes and revisions"),
+        (name = "series", description = "Series: ordered story collections with part-N-of-M navigation in every article"),
         (name = "users", description = "User management (admin only)"),
     )
 )]

@@ -143,3 +143,29 @@ pub struct Revision {
     pub editor_id: i64,
     pub created_at: NaiveDateTime,
 }
+
+use super::schema::series;
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = series)]
+pub struct Series {
+    pub id: i64,
+    pub slug: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub version: i32,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// The columns an editor's write sets on a series.
+#[derive(Debug, Clone, Insertable, AsChangeset)]
+#[diesel(table_name = series, treat_none_as_null = true)]
+pub struct SeriesWrite {
+    pub slug: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub version: i32,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}

@@ -95,7 +95,38 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    series (id) {
+        id -> BigInt,
+        slug -> Text,
+        title -> Text,
+        description -> Nullable<Text>,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    series_slugs (slug) {
+        slug -> Text,
+        series_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    series_articles (series_id, article_id) {
+        series_id -> BigInt,
+        article_id -> BigInt,
+        position -> Integer,
+    }
+}
+
 diesel::joinable!(articles -> users (author_id));
+diesel::joinable!(series_slugs -> series (series_id));
+diesel::joinable!(series_articles -> series (series_id));
+diesel::joinable!(series_articles -> articles (article_id));
 diesel::joinable!(article_tags -> articles (article_id));
 diesel::joinable!(article_slugs -> articles (article_id));
 diesel::joinable!(article_revisions -> articles (article_id));
@@ -109,4 +140,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     article_tags,
     article_slugs,
     article_revisions,
+    series,
+    series_slugs,
+    series_articles,
 );

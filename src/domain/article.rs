@@ -77,6 +77,25 @@ pub fn is_public(status: Status, published_at: Option<NaiveDateTime>, now: Naive
     }
 }
 
+/// Who is looking: readers see public articles at a moment; editors and admins see every one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    Public(NaiveDateTime),
+    Staff,
+}
+
+impl Audience {
+    /// Whether this audience sees an article stored with `status` (as text) and `published_at`.
+    pub fn sees(self, status: &str, published_at: Option<NaiveDateTime>) -> bool {
+        match self {
+            Audience::Staff => true,
+            Audience::Public(now) => status
+                .parse()
+                .is_ok_and(|s| is_public(s, published_at, now)),
+        }
+    }
+}
+
 pub fn title(raw: &str) -> Result<String, String> {
     let t = raw.trim();
     let n = char_len(t);

@@ -2,6 +2,7 @@
 //! once, at the edge, so the rest of the code never sees an invalid value.
 
 pub mod article;
+pub mod comment;
 pub mod markdown;
 pub mod slug;
 pub mod user;

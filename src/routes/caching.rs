@@ -69,13 +69,46 @@ pub fn cached_json(req: &HttpRequest, config: &Config, bytes: Vec<u8>) -> HttpRe
         .body(bytes)
 }
 
-/// The `If-Match` a write must carry: missing → 428.
-pub fn required_if_match(req: &HttpRequest) -> Result<String, ApiError> {
+/// A permanent redirect from an old slug to `path`, cacheable like the page it points to.
+pub fn moved_permanently(config: &Config, path: &str) -> HttpResponse {
+    HttpResponse::MovedPermanently()
+        .insert_header((
+            header::LOCATION,
+            format!("{}{path}", config.public_url.as_deref().unwrap_or("")),
+        ))
+        .insert_header((header::CACHE_CONTROL, public_cache_control(config)))
+        .finish()
+}
+
+/// The answer to a write: the resource's new representation with its ETag, and its
+/// `Location` when one was created.
+pub fn written_json(
+    status: actix_web::http::StatusCode,
+    bytes: Vec<u8>,
+    etag: String,
+    location: Option<String>,
+) -> HttpResponse {
+    let mut response = HttpResponse::build(status);
+    response.insert_header((header::ETAG, etag));
+    if let Some(location) = location {
+        response.insert_header((header::LOCATION, location));
+    }
+    response
+        .insert_header((header::CONTENT_TYPE, "application/json"))
+        .body(bytes)
+}
+
+/// `If-Match`, when the client sent one.
+pub fn optional_if_match(req: &HttpRequest) -> Option<String> {
     req.headers()
         .get(header::IF_MATCH)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string)
-        .ok_or(ApiError::PreconditionRequired)
+}
+
+/// The `If-Match` a write must carry: missing → 428.
+pub fn required_if_match(req: &HttpRequest) -> Result<String, ApiError> {
+    optional_if_match(req).ok_or(ApiError::PreconditionRequired)
 }
 
 /// Checks `If-Match` against the current representation's ETag: stale → 412.

@@ -7,6 +7,7 @@ pub mod extract;
 pub mod health;
 pub mod middleware;
 pub mod pagination;
+pub mod series;
 pub mod users;
 
 use actix_web::web;
@@ -41,6 +42,27 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .route(web::get().to(articles::get_article))
                         .route(web::patch().to(articles::update_article))
                         .route(web::delete().to(articles::delete_article)),
+                )
+                .service(
+                    web::resource("/series")
+                        .route(web::get().to(series::list_series))
+                        .route(web::post().to(series::create_series)),
+                )
+                .service(
+                    web::resource("/series/{id}/articles")
+                        .route(web::put().to(series::set_series_articles))
+                        .route(web::post().to(series::add_series_article)),
+                )
+                .service(
+                    web::resource("/series/{id}/articles/{article_id}")
+                        .route(web::delete().to(series::remove_series_article)),
+                )
+                .service(
+                    // GET takes a slug, PATCH and DELETE an id, as for articles.
+                    web::resource("/series/{key}")
+                        .route(web::get().to(series::get_series))
+                        .route(web::patch().to(series::update_series))
+                        .route(web::delete().to(series::delete_series)),
                 )
                 .service(
                     web::resource("/users")

@@ -130,6 +130,29 @@ pub fn page_response<T: Serialize + ToSchema>(
     })
 }
 
+/// The 200 response of a public list: ETag over the bytes (304 on `If-None-Match`), public
+/// `Cache-Control`, and the `Link` header.
+pub fn cached_page_response<T: Serialize + ToSchema>(
+    req: &HttpRequest,
+    config: &crate::config::Config,
+    data: Vec<T>,
+    next_cursor: Option<String>,
+    limit: i64,
+) -> Result<HttpResponse, ApiError> {
+    let link = next_cursor
+        .as_ref()
+        .map(|c| next_link(req, config.public_url.as_deref(), c));
+    let bytes = crate::routes::caching::to_json(&Page {
+        data,
+        page: PageInfo { next_cursor, limit },
+    })?;
+    let mut response = crate::routes::caching::cached_json(req, config, bytes);
+    if let Some(link) = link.and_then(|l| header::HeaderValue::from_str(&l).ok()) {
+        response.headers_mut().insert(header::LINK, link);
+    }
+    Ok(response)
+}
+
 /// The `Link` header value for the next page: the request's own URL with `cursor` replaced.
 pub fn next_link(req: &HttpRequest, public_url: Option<&str>, cursor: &str) -> String {
     let mut query = form_urlencoded::Serializer::new(String::new());

@@ -9,4 +9,5 @@ mod errors;
 mod helpers;
 mod operations;
 mod schema;
+mod series;
 mod users;

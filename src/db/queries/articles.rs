@@ -8,7 +8,9 @@ use diesel::prelude::*;
 use diesel::sql_types::{Bool, Double, Text};
 
 use crate::db::models::{Article, ArticleSummaryRow, ArticleWrite, Revision};
-use crate::db::schema::{article_revisions, article_slugs, article_tags, articles, users};
+use crate::db::schema::{
+    article_revisions, article_slugs, article_tags, articles, series, series_articles, users,
+};
 use crate::db::{DbConn, MultiBackend};
 use crate::domain::article::{tag_slug, Status};
 
@@ -236,6 +238,8 @@ pub enum After {
 pub struct ListFilter {
     pub visibility: Visibility,
     pub tag: Option<String>,
+    /// A series slug.
+    pub series: Option<String>,
     pub author: Option<AuthorFilter>,
     /// Search terms, already split into words.
     pub terms: Option<Vec<String>>,
@@ -342,6 +346,16 @@ pub fn list(
                         .eq(tag.clone())
                         .or(article_tags::tag_slug.eq(tag_slug(tag))),
                 ),
+            ),
+        );
+    }
+    if let Some(slug) = &f.series {
+        query = query.filter(
+            articles::id.eq_any(
+                series_articles::table
+                    .inner_join(series::table)
+                    .filter(series::slug.eq(slug.clone()))
+                    .select(series_articles::article_id),
             ),
         );
     }

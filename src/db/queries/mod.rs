@@ -3,6 +3,7 @@
 
 pub mod articles;
 pub mod login;
+pub mod series;
 pub mod settings;
 pub mod users;
 

@@ -276,7 +276,7 @@ pub struct UpdateArticle {
 }
 
 /// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).
-fn some<'de, T, D>(de: D) -> Result<Option<Option<T>>, D::Error>
+pub(crate) fn some<'de, T, D>(de: D) -> Result<Option<Option<T>>, D::Error>
 where
     T: Deserialize<'de>,
     D: Deserializer<'de>,

@@ -5,7 +5,6 @@ pub mod write;
 
 use std::collections::HashMap;
 
-use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
@@ -16,14 +15,14 @@ use self::write::{load_view, no_such_article, render, Draft};
 use crate::auth::{EditorUser, MaybeUser};
 use crate::db::queries::articles::{After, AuthorFilter, ListFilter, Visibility};
 use crate::db::queries::{self, now};
-use crate::domain::article::{is_public, Status};
+use crate::domain::article::{Audience, Status};
 use crate::domain::user::Role;
 use crate::domain::FieldError;
 use crate::error::ApiError;
-use crate::routes::caching::{cached_json, public_cache_control, required_if_match, to_json};
+use crate::routes::caching::{cached_json, moved_permanently, required_if_match, written_json};
 use crate::routes::extract::{ApiJson, ApiQuery};
 use crate::routes::pagination::{
-    decode_cursor, encode_cursor, next_link, Page, PageInfo, PageParams, DEFAULT_LIMIT,
+    cached_page_response, decode_cursor, encode_cursor, Page, PageParams, DEFAULT_LIMIT,
 };
 use crate::state::AppState;
 
@@ -153,6 +152,7 @@ pub async fn list_articles(
     let filter = ListFilter {
         visibility: status.map_or_else(|| Visibility::Public(now()), Visibility::Status),
         tag: params.tag,
+        series: params.series,
         author,
         terms,
         published_after: params.published_after.map(|t| t.naive_utc()),
@@ -161,15 +161,10 @@ pub async fn list_articles(
         after,
         limit: limit + 1,
     };
-    // Series arrive with the series resource; until then no article is in one.
-    let in_unknown_series = params.series.is_some();
     let searching = filter.terms.is_some();
     let (rows, tags) = state
         .db
         .run(move |conn| {
-            if in_unknown_series {
-                return Ok((Vec::new(), Vec::new()));
-            }
             let rows = queries::articles::list(conn, &filter)?;
             let ids: Vec<i64> = rows.iter().map(|(a, _, _)| a.id).collect();
             let tags = queries::articles::tags_for(conn, &ids)?;
@@ -229,20 +224,7 @@ pub async fn list_articles(
             })
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
-    let link = next_cursor
-        .as_ref()
-        .map(|c| next_link(&req, state.config.public_url.as_deref(), c));
-    let bytes = to_json(&Page {
-        data,
-        page: PageInfo { next_cursor, limit },
-    })?;
-    let mut response = cached_json(&req, &state.config, bytes);
-    if let Some(link) = link {
-        if let Ok(v) = header::HeaderValue::from_str(&link) {
-            response.headers_mut().insert(header::LINK, v);
-        }
-    }
-    Ok(response)
+    cached_page_response(&req, &state.config, data, next_cursor, limit)
 }
 
 /// Get an article.
@@ -283,22 +265,20 @@ pub async fn get_article(
     let found = state
         .db
         .run(move |conn| {
-            let now = now();
-            let visible = |status: &str, published_at| {
-                staff
-                    || status
-                        .parse()
-                        .is_ok_and(|s| is_public(s, published_at, now))
+            let audience = if staff {
+                Audience::Staff
+            } else {
+                Audience::Public(now())
             };
             if let Some(article) = queries::articles::find_by_slug(conn, &slug)? {
-                if !visible(&article.status, article.published_at) {
+                if !audience.sees(&article.status, article.published_at) {
                     return Err(no_such_slug());
                 }
-                let (bytes, _, _) = load_view(conn, article)?;
+                let (bytes, _, _) = load_view(conn, article, audience)?;
                 return Ok(Ok(bytes));
             }
             match queries::articles::current_slug_for_old(conn, &slug)? {
-                Some((current, status, published_at)) if visible(&status, published_at) => {
+                Some((current, status, published_at)) if audience.sees(&status, published_at) => {
                     Ok(Err(current))
                 }
                 _ => Err(no_such_slug()),
@@ -307,16 +287,10 @@ pub async fn get_article(
         .await?;
     match found {
         Ok(bytes) => Ok(cached_json(&req, &state.config, bytes)),
-        Err(current) => Ok(HttpResponse::MovedPermanently()
-            .insert_header((
-                header::LOCATION,
-                format!(
-                    "{}/api/v1/articles/{current}",
-                    state.config.public_url.as_deref().unwrap_or("")
-                ),
-            ))
-            .insert_header((header::CACHE_CONTROL, public_cache_control(&state.config)))
-            .finish()),
+        Err(current) => Ok(moved_permanently(
+            &state.config,
+            &format!("/api/v1/articles/{current}"),
+        )),
     }
 }
 
@@ -331,14 +305,9 @@ fn written(
     etag: String,
     view: &ArticleView,
 ) -> HttpResponse {
-    let mut response = HttpResponse::build(status);
-    response.insert_header((header::ETAG, etag));
-    if status == actix_web::http::StatusCode::CREATED {
-        response.insert_header((header::LOCATION, format!("/api/v1/articles/{}", view.slug)));
-    }
-    response
-        .insert_header((header::CONTENT_TYPE, "application/json"))
-        .body(bytes)
+    let location = (status == actix_web::http::StatusCode::CREATED)
+        .then(|| format!("/api/v1/articles/{}", view.slug));
+    written_json(status, bytes, etag, location)
 }
 
 /// Create an article.
@@ -379,7 +348,7 @@ pub async fn create_article(
             let draft = Draft::from_create(body)?;
             let rendered = render(&draft);
             let article = write::create(conn, &draft, &rendered, author_id)?;
-            load_view(conn, article)
+            load_view(conn, article, Audience::Staff)
         })
         .await?;
     Ok(written(
@@ -437,7 +406,7 @@ pub async fn update_article(
             let article = write::update(conn, id, &if_match, editor_id, |_, draft| {
                 draft.patched(body)
             })?;
-            load_view(conn, article)
+            load_view(conn, article, Audience::Staff)
         })
         .await?;
     Ok(written(actix_web::http::StatusCode::OK, bytes, etag, &view))
@@ -597,7 +566,7 @@ pub async fn restore_revision(
                     .ok_or_else(|| ApiError::not_found("This article has no such revision."))?;
                 draft.restored(&revision)
             })?;
-            load_view(conn, article)
+            load_view(conn, article, Audience::Staff)
         })
         .await?;
     Ok(written(actix_web::http::StatusCode::OK, bytes, etag, &view))

@@ -7,12 +7,12 @@ use super::dto::{ArticleView, Author, CreateArticle, UpdateArticle};
 use crate::db::models::{Article, ArticleWrite, Revision};
 use crate::db::queries::{self, now};
 use crate::db::{write_transaction, DbConn};
-use crate::domain::article::{self, Status, EXCERPT_MAX, SUBTITLE_MAX};
+use crate::domain::article::{self, Audience, Status, EXCERPT_MAX, SUBTITLE_MAX};
 use crate::domain::markdown::{plain_text, render_article};
 use crate::domain::slug::{slugify_or, with_suffix, Slug};
 use crate::domain::Violations;
 use crate::error::ApiError;
-use crate::routes::caching::{etag_of, to_json};
+use crate::routes::caching::{check_if_match, etag_of, to_json};
 
 /// The complete editable state of an article, before rendering.
 #[derive(Debug, Clone)]
@@ -232,26 +232,42 @@ pub fn render(draft: &Draft) -> Rendered {
     }
 }
 
-/// A slug for a new article: the explicit one (409 if taken) or one made from the title, made
-/// unique with `-2`, `-3`….
-fn resolve_slug(conn: &mut DbConn, draft: &Draft, except: Option<i64>) -> Result<String, ApiError> {
-    if let Some(explicit) = &draft.slug {
-        if queries::articles::slug_taken(conn, explicit, except)? {
+/// A slug for a new resource: the explicit one (409 if `taken`) or one made from the title,
+/// made unique with `-2`, `-3`…. Articles and series each have their own slug space.
+pub fn unique_slug(
+    explicit: Option<&str>,
+    title: &str,
+    fallback: &str,
+    what: &str,
+    mut taken: impl FnMut(&str) -> Result<bool, diesel::result::Error>,
+) -> Result<String, ApiError> {
+    if let Some(explicit) = explicit {
+        if taken(explicit)? {
             return Err(ApiError::conflict(
                 "slug",
-                "another article has or had this slug",
+                format!("another {what} has or had this slug"),
             ));
         }
-        return Ok(explicit.clone());
+        return Ok(explicit.to_string());
     }
-    let base = slugify_or(&draft.title, "article");
+    let base = slugify_or(title, fallback);
     let mut candidate = base.clone();
     let mut n = 2;
-    while queries::articles::slug_taken(conn, &candidate, except)? {
+    while taken(&candidate)? {
         candidate = with_suffix(&base, n);
         n += 1;
     }
     Ok(candidate)
+}
+
+fn resolve_slug(conn: &mut DbConn, draft: &Draft, except: Option<i64>) -> Result<String, ApiError> {
+    unique_slug(
+        draft.slug.as_deref(),
+        &draft.title,
+        "article",
+        "article",
+        |s| queries::articles::slug_taken(conn, s, except),
+    )
 }
 
 fn row(
@@ -340,11 +356,14 @@ pub fn create(
     })
 }
 
-/// The article with `id` as the API shows it, with the ETag of that representation.
+/// The article as `audience` sees it (series navigation counts what they see), with the ETag
+/// of that representation.
 pub fn load_view(
     conn: &mut DbConn,
     article: Article,
+    audience: Audience,
 ) -> Result<(Vec<u8>, String, ArticleView), ApiError> {
+    let series = crate::routes::series::store::navigation(conn, article.id, audience)?;
     let tags = queries::articles::tags_for(conn, &[article.id])?
         .into_iter()
         .map(|(_, t)| t)
@@ -373,7 +392,7 @@ pub fn load_view(
         word_count: article.word_count,
         comments_enabled: article.comments_enabled,
         comment_count: article.comment_count,
-        series: Vec::new(),
+        series,
     };
     let bytes = to_json(&view)?;
     let etag = etag_of(&bytes);
@@ -391,8 +410,7 @@ pub fn update(
 ) -> Result<Article, ApiError> {
     write_transaction(conn, |conn| {
         let current = queries::articles::find(conn, id)?.ok_or_else(no_such_article)?;
-        let (_, etag, view) = load_view(conn, current.clone())?;
-        crate::routes::caching::check_if_match(if_match, &etag)?;
+        let view = check_current(conn, &current, if_match)?;
         let draft = change(conn, Draft::from_article(&current, view.tags.clone())?)?;
         let rendered = render(&draft);
         let slug = match &draft.slug {
@@ -428,14 +446,29 @@ pub fn update(
 pub fn delete(conn: &mut DbConn, id: i64, if_match: &str) -> Result<(), ApiError> {
     write_transaction(conn, |conn| {
         let current = queries::articles::find(conn, id)?.ok_or_else(no_such_article)?;
-        let version = current.version;
-        let (_, etag, _) = load_view(conn, current)?;
-        crate::routes::caching::check_if_match(if_match, &etag)?;
-        if queries::articles::delete(conn, id, version)? == 0 {
+        check_current(conn, &current, if_match)?;
+        crate::routes::series::store::remove_article_everywhere(conn, id)?;
+        if queries::articles::delete(conn, id, current.version)? == 0 {
             return Err(ApiError::PreconditionFailed);
         }
         Ok(())
     })
+}
+
+/// Checks `If-Match` against the article as editors see it or as readers see it (their series
+/// navigation differs when drafts are in a series): a client may hold either ETag. Returns the
+/// editors' view.
+fn check_current(
+    conn: &mut DbConn,
+    article: &Article,
+    if_match: &str,
+) -> Result<ArticleView, ApiError> {
+    let (_, staff_etag, view) = load_view(conn, article.clone(), Audience::Staff)?;
+    if check_if_match(if_match, &staff_etag).is_err() {
+        let (_, public_etag, _) = load_view(conn, article.clone(), Audience::Public(now()))?;
+        check_if_match(if_match, &public_etag)?;
+    }
+    Ok(view)
 }
 
 pub fn no_such_article() -> ApiError {

@@ -1,0 +1,3 @@
+DROP TABLE series_articles;
+DROP TABLE series_slugs;
+DROP TABLE series;
