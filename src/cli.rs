@@ -1,4 +1,4 @@
-//! The command line: `serve` (default), `migrate`, `user add`, `openapi`.
+//! The command line: `serve` (default), `migrate`, `user add`, `seed-demo`, `openapi`.
 
 use std::io::{BufRead, IsTerminal};
 
@@ -30,6 +30,8 @@ pub enum Command {
     },
     /// Print the OpenAPI document (regenerate openapi/openapi.json with it).
     Openapi,
+    /// Fill an empty database with demo articles, a series and comments.
+    SeedDemo,
 }
 
 #[derive(Debug, Subcommand)]
@@ -92,6 +94,28 @@ pub async fn run(cli: Cli, config: Config) -> Result<(), String> {
             println!(
                 "created {} user {:?} (id {})",
                 user.role, user.username, user.id
+            );
+            Ok(())
+        }
+        Command::SeedDemo => {
+            let state = startup::prepare(config)?;
+            let seeded = state
+                .db
+                .run(crate::seed::seed_demo)
+                .await
+                .map_err(|e| match e {
+                    crate::error::ApiError::Conflict { detail, .. } => detail,
+                    other => other.to_string(),
+                })?;
+            println!("seeded {} articles:", seeded.articles.len());
+            for slug in &seeded.articles {
+                println!("  /api/v1/articles/{slug}");
+            }
+            println!("a series: /api/v1/series/{}", seeded.series);
+            println!("{} comments (approved, pending and spam)", seeded.comments);
+            println!(
+                "log in as editor {:?} with password {:?}, or as moderator {:?} with password {:?}",
+                seeded.editor.0, seeded.editor.1, seeded.moderator.0, seeded.moderator.1
             );
             Ok(())
         }

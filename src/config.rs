@@ -98,8 +98,18 @@ pub struct Config {
     pub public_url: Option<String>,
     pub db_pool_size: u32,
     pub login_max_failures: u32,
-    /// Accepted comments per client per minute; 0 disables the limit.
+    /// Comments one client may post per `comment_window_secs`; 0 disables the limit.
     pub comment_rate: u32,
+    /// The window of `comment_rate`, in seconds.
+    pub comment_window_secs: u64,
+    /// Whether the first `X-Forwarded-For` address is the client (behind a proxy that sets it).
+    pub trust_proxy: bool,
+    /// A comment with more links than this is filed as spam.
+    pub spam_max_links: u32,
+    /// A comment containing one of these words or phrases is filed as spam.
+    pub spam_keywords: Vec<String>,
+    /// Approve a comment at once when its e-mail already has an approved comment.
+    pub comment_auto_approve: bool,
     /// `max-age` of public GET responses, in seconds.
     pub cache_max_age: u32,
     /// HTTP worker threads; `None` lets actix pick one per core.
@@ -186,6 +196,18 @@ impl Config {
         let db_pool_size = number(&get, "MASTHEAD_DB_POOL_SIZE", 16, 1, 1024)?;
         let login_max_failures = number(&get, "MASTHEAD_LOGIN_MAX_FAILURES", 5, 1, 1_000_000)?;
         let comment_rate = number(&get, "MASTHEAD_COMMENT_RATE", 10, 0, 1_000_000)?;
+        let comment_window_secs = number(&get, "MASTHEAD_COMMENT_WINDOW_SECS", 60, 1, 86_400)?;
+        let trust_proxy = boolean(&get, "MASTHEAD_TRUST_PROXY")?;
+        let spam_max_links = number(&get, "MASTHEAD_SPAM_MAX_LINKS", 3, 0, 1_000)?;
+        let spam_keywords = get("MASTHEAD_SPAM_KEYWORDS")
+            .map(|raw| {
+                raw.split(',')
+                    .map(|k| k.trim().to_lowercase())
+                    .filter(|k| !k.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let comment_auto_approve = boolean(&get, "MASTHEAD_COMMENT_AUTO_APPROVE")?;
         let cache_max_age = number(&get, "MASTHEAD_CACHE_MAX_AGE", 60, 0, 31_536_000)?;
         let workers = match get("MASTHEAD_WORKERS") {
             None => None,
@@ -202,9 +224,32 @@ impl Config {
             db_pool_size,
             login_max_failures,
             comment_rate,
+            comment_window_secs: comment_window_secs.into(),
+            trust_proxy,
+            spam_max_links,
+            spam_keywords,
+            comment_auto_approve,
             cache_max_age,
             workers,
         })
+    }
+}
+
+/// `true`/`false` (also `1`/`0`, `yes`/`no`); absent is false.
+fn boolean(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+) -> Result<bool, ConfigError> {
+    match get(variable)
+        .map(|v| v.trim().to_ascii_lowercase())
+        .as_deref()
+    {
+        None | Some("false" | "0" | "no" | "off") => Ok(false),
+        Some("true" | "1" | "yes" | "on") => Ok(true),
+        Some(other) => Err(ConfigError {
+            variable,
+            message: format!("{other:?} is not true or false"),
+        }),
     }
 }
 

@@ -169,3 +169,76 @@ pub struct SeriesWrite {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
+
+use super::schema::{comment_blocklist, comments};
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = comments)]
+pub struct Comment {
+    pub id: i64,
+    pub article_id: i64,
+    pub parent_id: Option<i64>,
+    pub thread_path: String,
+    pub depth: i32,
+    pub author_name: String,
+    pub author_email: String,
+    pub email_key: String,
+    pub author_url: Option<String>,
+    pub body_markdown: String,
+    pub body_html: String,
+    pub status: String,
+    pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
+    pub duplicate_key: String,
+    pub moderated_by: Option<i64>,
+    pub moderated_at: Option<NaiveDateTime>,
+    pub moderation_note: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = comments)]
+pub struct NewCommentRow {
+    pub article_id: i64,
+    pub parent_id: Option<i64>,
+    pub thread_path: String,
+    pub depth: i32,
+    pub author_name: String,
+    pub author_email: String,
+    pub email_key: String,
+    pub author_url: Option<String>,
+    pub body_markdown: String,
+    pub body_html: String,
+    pub status: String,
+    pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
+    pub duplicate_key: String,
+    pub moderation_note: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+/// What readers see of a comment.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = comments)]
+pub struct PublicCommentRow {
+    pub id: i64,
+    pub parent_id: Option<i64>,
+    pub thread_path: String,
+    pub depth: i32,
+    pub author_name: String,
+    pub author_url: Option<String>,
+    pub body_html: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = comment_blocklist)]
+pub struct BlockEntry {
+    pub id: i64,
+    pub kind: String,
+    pub value: String,
+    pub note: Option<String>,
+    pub expires_at: Option<NaiveDateTime>,
+    pub created_by: Option<i64>,
+    pub created_at: NaiveDateTime,
+}

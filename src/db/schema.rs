@@ -123,7 +123,59 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    comments (id) {
+        id -> BigInt,
+        article_id -> BigInt,
+        parent_id -> Nullable<BigInt>,
+        thread_path -> Text,
+        depth -> Integer,
+        author_name -> Text,
+        author_email -> Text,
+        email_key -> Text,
+        author_url -> Nullable<Text>,
+        body_markdown -> Text,
+        body_html -> Text,
+        status -> Text,
+        ip_address -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        duplicate_key -> Text,
+        moderated_by -> Nullable<BigInt>,
+        moderated_at -> Nullable<Timestamp>,
+        moderation_note -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    comment_moderation_log (id) {
+        id -> BigInt,
+        comment_id -> BigInt,
+        moderator_id -> Nullable<BigInt>,
+        from_status -> Text,
+        to_status -> Text,
+        note -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    comment_blocklist (id) {
+        id -> BigInt,
+        kind -> Text,
+        value -> Text,
+        note -> Nullable<Text>,
+        expires_at -> Nullable<Timestamp>,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(articles -> users (author_id));
+diesel::joinable!(comments -> articles (article_id));
+diesel::joinable!(comments -> users (moderated_by));
+diesel::joinable!(comment_moderation_log -> users (moderator_id));
+diesel::joinable!(comment_blocklist -> users (created_by));
 diesel::joinable!(series_slugs -> series (series_id));
 diesel::joinable!(series_articles -> series (series_id));
 diesel::joinable!(series_articles -> articles (article_id));
@@ -143,4 +195,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     series,
     series_slugs,
     series_articles,
+    comments,
+    comment_moderation_log,
+    comment_blocklist,
 );

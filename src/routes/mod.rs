@@ -3,6 +3,7 @@
 pub mod articles;
 pub mod auth;
 pub mod caching;
+pub mod comments;
 pub mod extract;
 pub mod health;
 pub mod middleware;
@@ -36,6 +37,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .route(web::post().to(articles::restore_revision)),
                 )
                 .service(
+                    web::resource("/articles/{slug}/comments")
+                        .route(web::get().to(comments::list_comments))
+                        .route(web::post().to(comments::post_comment)),
+                )
+                .service(
                     // GET takes a slug, PATCH and DELETE an id: one path, so that a wrong
                     // method is a 405.
                     web::resource("/articles/{key}")
@@ -63,6 +69,31 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .route(web::get().to(series::get_series))
                         .route(web::patch().to(series::update_series))
                         .route(web::delete().to(series::delete_series)),
+                )
+                .service(
+                    web::resource("/comments").route(web::get().to(comments::moderation_queue)),
+                )
+                .service(
+                    web::resource("/comments/moderate")
+                        .route(web::post().to(comments::bulk_moderate)),
+                )
+                .service(
+                    web::resource("/comments/stats").route(web::get().to(comments::comment_stats)),
+                )
+                .service(
+                    web::resource("/comments/blocklist")
+                        .route(web::get().to(comments::list_blocklist))
+                        .route(web::post().to(comments::add_block)),
+                )
+                .service(
+                    web::resource("/comments/blocklist/{id}")
+                        .route(web::delete().to(comments::remove_block)),
+                )
+                .service(
+                    web::resource("/comments/{id}")
+                        .route(web::get().to(comments::get_comment))
+                        .route(web::patch().to(comments::moderate_comment))
+                        .route(web::delete().to(comments::delete_comment)),
                 )
                 .service(
                     web::resource("/users")

@@ -22,6 +22,12 @@ pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<Article>> {
         .optional()
 }
 
+/// Whether any article exists.
+pub fn any(conn: &mut DbConn) -> QueryResult<bool> {
+    let n: i64 = articles::table.count().get_result(conn)?;
+    Ok(n > 0)
+}
+
 pub fn find_by_slug(conn: &mut DbConn, slug: &str) -> QueryResult<Option<Article>> {
     articles::table
         .filter(articles::slug.eq(slug))

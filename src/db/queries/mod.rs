@@ -2,6 +2,7 @@
 //! transaction here.
 
 pub mod articles;
+pub mod comments;
 pub mod login;
 pub mod series;
 pub mod settings;

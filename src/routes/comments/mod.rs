@@ -1,0 +1,587 @@
+//! Reader comments: the public form and thread under `/api/v1/articles/{slug}/comments`, and
+//! the moderators' `/api/v1/comments` (queue, decisions, bulk actions, stats, blocklist).
+
+pub mod dto;
+pub mod store;
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+
+use self::dto::{
+    AddBlock, BlockView, BulkModerate, BulkOutcome, BulkResult, CommentAccepted, CommentStats,
+    ModerateComment, ModeratorComment, PostComment, PublicComment, QueueParams, StaffRef,
+};
+use self::store::{Client, IntakeRules, BULK_MAX};
+use crate::auth::ModeratorUser;
+use crate::db::queries::{self, now};
+use crate::domain::comment::{
+    client_ip, parse_block_value, BlockKind, CommentStatus, ModerationAction,
+};
+use crate::domain::{FieldError, Violations};
+use crate::error::ApiError;
+use crate::routes::extract::{ApiJson, ApiQuery};
+use crate::routes::pagination::{
+    cached_page_response, page_response, split_page, Page, PageParams,
+};
+use crate::state::AppState;
+
+/// Where the previous page of a thread ended.
+#[derive(Serialize, Deserialize)]
+struct ThreadCursor {
+    p: String,
+}
+
+fn client(req: &HttpRequest, trust_proxy: bool) -> Client {
+    let forwarded = req
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok());
+    let ip = client_ip(req.peer_addr().map(|a| a.ip()), forwarded, trust_proxy);
+    let user_agent = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    Client::new(ip, user_agent)
+}
+
+/// Post a comment.
+///
+/// The public comment form. The comment waits for a moderator: the answer is 202 with its id.
+/// The e-mail is required and never published. Comments that trip the spam filters (the
+/// `website` honeypot, too many links, listed keywords, the blocklist) are filed as spam with
+/// the same answer. One client may post `MASTHEAD_COMMENT_RATE` comments per window (429 with
+/// `Retry-After` after that).
+#[utoipa::path(
+    post,
+    path = "/api/v1/articles/{slug}/comments",
+    tag = "comments",
+    operation_id = "post_comment",
+    params(("slug" = String, Path, description = "The article's slug", example = "the-river-crossing-reopens")),
+    request_body = PostComment,
+    security(()),
+    responses(
+        (status = 202, description = "Accepted: waits for a moderator", body = CommentAccepted),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 409, response = crate::openapi::Conflict),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+        (status = 415, response = crate::openapi::UnsupportedMediaType),
+        (status = 422, response = crate::openapi::ValidationFailed),
+        (status = 429, response = crate::openapi::TooManyRequests),
+    )
+)]
+pub async fn post_comment(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+    ApiJson(body): ApiJson<PostComment>,
+) -> Result<HttpResponse, ApiError> {
+    let slug = slug.into_inner();
+    let client = client(&req, state.config.trust_proxy);
+    let rules = IntakeRules::from_config(&state.config);
+    let accepted = state
+        .db
+        .run(move |conn| store::post(conn, &slug, body, &client, &rules))
+        .await?;
+    Ok(HttpResponse::build(StatusCode::ACCEPTED).json(accepted))
+}
+
+/// List an article's comments.
+///
+/// The approved comments of a public article in thread order: top-level comments oldest
+/// first, each followed by its replies (`depth` says how deep). A reply to a comment that is
+/// not approved stays hidden with it.
+#[utoipa::path(
+    get,
+    path = "/api/v1/articles/{slug}/comments",
+    tag = "comments",
+    operation_id = "list_comments",
+    params(
+        ("slug" = String, Path, description = "The article's slug", example = "the-river-crossing-reopens"),
+        PageParams,
+        ("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier answer: 304 if unchanged"),
+    ),
+    security(()),
+    responses(
+        (status = 200, description = "A page of the thread", body = Page<PublicComment>,
+            headers(
+                ("ETag" = String, description = "Strong validator of this page"),
+                ("Cache-Control" = String, description = "`public, max-age=60, stale-while-revalidate=300`"),
+                ("Link" = String, description = "`<url>; rel=\"next\"` when another page exists"),
+            )),
+        (status = 304, description = "Not modified since the ETag in `If-None-Match`"),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 404, response = crate::openapi::NotFound),
+    )
+)]
+pub async fn list_comments(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+    ApiQuery(params): ApiQuery<PageParams>,
+) -> Result<HttpResponse, ApiError> {
+    let slug = slug.into_inner();
+    let (limit, after) = params.parse::<ThreadCursor>()?;
+    let rows = state
+        .db
+        .run(move |conn| {
+            let article = store::public_article(conn, &slug)?;
+            Ok(queries::comments::public_thread(
+                conn,
+                article.id,
+                after.as_ref().map(|c| c.p.as_str()),
+                limit + 1,
+            )?)
+        })
+        .await?;
+    let (rows, next) = split_page(rows, limit, |r| ThreadCursor {
+        p: r.thread_path.clone(),
+    });
+    let data = rows
+        .into_iter()
+        .map(|r| PublicComment {
+            id: r.id,
+            parent_id: r.parent_id,
+            depth: r.depth,
+            author_name: r.author_name,
+            author_url: r.author_url,
+            body_html: r.body_html,
+            created_at: r.created_at.and_utc(),
+        })
+        .collect();
+    cached_page_response(&req, &state.config, data, next, limit)
+}
+
+/// The moderation queue.
+///
+/// Comments newest first with everything moderators need, private fields included: e-mail,
+/// address, user agent, status and moderation history. Filter by `status` and `article`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/comments",
+    tag = "moderation",
+    operation_id = "moderation_queue",
+    params(QueueParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of comments", body = Page<ModeratorComment>,
+            headers(("Link" = String, description = "`<url>; rel=\"next\"` when another page exists"))),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 403, response = crate::openapi::Forbidden),
+    )
+)]
+pub async fn moderation_queue(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    _moderator: ModeratorUser,
+    ApiQuery(params): ApiQuery<QueueParams>,
+) -> Result<HttpResponse, ApiError> {
+    let page = PageParams {
+        limit: params.limit,
+        cursor: params.cursor,
+    };
+    let mut errors: Vec<FieldError> = Vec::new();
+    let parsed = page.parse::<i64>().map_err(|e| {
+        if let ApiError::InvalidParameters(e) = e {
+            errors.extend(e);
+        }
+    });
+    let status = match params.status.as_deref() {
+        None => None,
+        Some(s) => s
+            .parse::<CommentStatus>()
+            .map_err(|message| {
+                errors.push(FieldError {
+                    field: "status".into(),
+                    message,
+                })
+            })
+            .ok(),
+    };
+    let (limit, before) = match parsed {
+        Ok(p) if errors.is_empty() => p,
+        _ => return Err(ApiError::InvalidParameters(errors)),
+    };
+    let article = params.article;
+    let data = state
+        .db
+        .run(move |conn| {
+            let rows =
+                queries::comments::queue(conn, status, article.as_deref(), before, limit + 1)?;
+            store::moderator_views(conn, rows)
+        })
+        .await?;
+    let (data, next) = split_page(data, limit, |c| c.id);
+    Ok(page_response(
+        &req,
+        state.config.public_url.as_deref(),
+        data,
+        next,
+        limit,
+    ))
+}
+
+/// Get a comment.
+///
+/// One comment as moderators see it, with its moderation history.
+#[utoipa::path(
+    get,
+    path = "/api/v1/comments/{id}",
+    tag = "moderation",
+    operation_id = "get_comment",
+    params(("id" = i64, Path, description = "The comment's id", example = 42)),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The comment", body = ModeratorComment),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+    )
+)]
+pub async fn get_comment(
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    _moderator: ModeratorUser,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let view = state
+        .db
+        .run(move |conn| store::moderator_view(conn, id))
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Moderate a comment.
+///
+/// Sets the status (`pending` puts it back in the queue) with an optional note. The step is
+/// recorded with the moderator and the time, and shows in `history`.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/comments/{id}",
+    tag = "moderation",
+    operation_id = "moderate_comment",
+    params(("id" = i64, Path, description = "The comment's id", example = 42)),
+    request_body = ModerateComment,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The comment after the decision", body = ModeratorComment),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+        (status = 415, response = crate::openapi::UnsupportedMediaType),
+        (status = 422, response = crate::openapi::ValidationFailed),
+    )
+)]
+pub async fn moderate_comment(
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    moderator: ModeratorUser,
+    ApiJson(body): ApiJson<ModerateComment>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let mut v = Violations::new();
+    let status = v.check("status", body.status.parse::<CommentStatus>());
+    let note = store::note(body.moderation_note.as_deref())
+        .map_err(|e| v.add(&e.field, e.message))
+        .ok();
+    let (status, note) = v
+        .finish(|| status.zip(note))
+        .map_err(ApiError::Validation)?;
+    let moderator_id = moderator.user.id;
+    let view = state
+        .db
+        .run(move |conn| {
+            store::set_status(conn, id, status, note.as_deref(), moderator_id)?;
+            store::moderator_view(conn, id)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Delete a comment.
+///
+/// Removes the comment for good. Its replies are not lost: they move up to the deleted
+/// comment's parent (a reply to a top-level comment becomes top-level), keeping their status
+/// and order. The deletion stays in the moderation log.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/comments/{id}",
+    tag = "moderation",
+    operation_id = "delete_comment",
+    params(("id" = i64, Path, description = "The comment's id", example = 42)),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+    )
+)]
+pub async fn delete_comment(
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    moderator: ModeratorUser,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let moderator_id = moderator.user.id;
+    state
+        .db
+        .run(move |conn| store::delete(conn, id, moderator_id))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Moderate many comments.
+///
+/// One action (`approve`, `reject`, `spam`, `delete`) on up to 500 comments, all or nothing:
+/// an unknown or repeated id refuses the whole request (422 naming each `ids[i]`) and nothing
+/// changes. The answer gives each comment's outcome in the order asked.
+#[utoipa::path(
+    post,
+    path = "/api/v1/comments/moderate",
+    tag = "moderation",
+    operation_id = "bulk_moderate",
+    request_body = BulkModerate,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Every comment's outcome", body = BulkResult),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+        (status = 415, response = crate::openapi::UnsupportedMediaType),
+        (status = 422, response = crate::openapi::ValidationFailed),
+    )
+)]
+pub async fn bulk_moderate(
+    state: web::Data<AppState>,
+    moderator: ModeratorUser,
+    ApiJson(body): ApiJson<BulkModerate>,
+) -> Result<HttpResponse, ApiError> {
+    let mut v = Violations::new();
+    if body.ids.is_empty() || body.ids.len() > BULK_MAX {
+        v.add("ids", format!("must hold 1–{BULK_MAX} comment ids"));
+    }
+    let action = v.check("action", body.action.parse::<ModerationAction>());
+    let note = store::note(body.moderation_note.as_deref())
+        .map_err(|e| v.add(&e.field, e.message))
+        .ok();
+    let (action, note) = v
+        .finish(|| action.zip(note))
+        .map_err(ApiError::Validation)?;
+    let moderator_id = moderator.user.id;
+    let ids = body.ids;
+    let results = state
+        .db
+        .run(move |conn| store::bulk(conn, &ids, action, note.as_deref(), moderator_id))
+        .await?;
+    Ok(HttpResponse::Ok().json(BulkResult {
+        results: results
+            .into_iter()
+            .map(|(id, status)| BulkOutcome { id, status })
+            .collect(),
+    }))
+}
+
+/// Comment counts.
+///
+/// How many comments have each status.
+#[utoipa::path(
+    get,
+    path = "/api/v1/comments/stats",
+    tag = "moderation",
+    operation_id = "comment_stats",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Counts by status", body = CommentStats),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 403, response = crate::openapi::Forbidden),
+    )
+)]
+pub async fn comment_stats(
+    state: web::Data<AppState>,
+    _moderator: ModeratorUser,
+) -> Result<HttpResponse, ApiError> {
+    let rows = state
+        .db
+        .run(|conn| Ok(queries::comments::stats(conn)?))
+        .await?;
+    let count = |s: CommentStatus| {
+        rows.iter()
+            .find(|(status, _)| status == s.as_str())
+            .map_or(0, |(_, n)| *n)
+    };
+    Ok(HttpResponse::Ok().json(CommentStats {
+        pending: count(CommentStatus::Pending),
+        approved: count(CommentStatus::Approved),
+        rejected: count(CommentStatus::Rejected),
+        spam: count(CommentStatus::Spam),
+    }))
+}
+
+fn block_view(row: queries::comments::BlockRow) -> Result<BlockView, ApiError> {
+    let (b, name) = row;
+    Ok(BlockView {
+        kind: b.kind.parse().map_err(ApiError::internal)?,
+        id: b.id,
+        value: b.value,
+        note: b.note,
+        expires_at: b.expires_at.map(|t| t.and_utc()),
+        created_at: b.created_at.and_utc(),
+        created_by: b
+            .created_by
+            .zip(name)
+            .map(|(id, display_name)| StaffRef { id, display_name }),
+    })
+}
+
+/// List the blocklist.
+///
+/// Every entry, newest first, expired ones included (they no longer apply).
+#[utoipa::path(
+    get,
+    path = "/api/v1/comments/blocklist",
+    tag = "moderation",
+    operation_id = "list_blocklist",
+    params(PageParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of entries", body = Page<BlockView>,
+            headers(("Link" = String, description = "`<url>; rel=\"next\"` when another page exists"))),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 403, response = crate::openapi::Forbidden),
+    )
+)]
+pub async fn list_blocklist(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    _moderator: ModeratorUser,
+    ApiQuery(params): ApiQuery<PageParams>,
+) -> Result<HttpResponse, ApiError> {
+    let (limit, before) = params.parse::<i64>()?;
+    let rows = state
+        .db
+        .run(move |conn| Ok(queries::comments::list_blocks(conn, before, limit + 1)?))
+        .await?;
+    let (rows, next) = split_page(rows, limit, |(b, _)| b.id);
+    let data = rows
+        .into_iter()
+        .map(block_view)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(page_response(
+        &req,
+        state.config.public_url.as_deref(),
+        data,
+        next,
+        limit,
+    ))
+}
+
+/// Add a blocklist entry.
+///
+/// New comments whose e-mail, e-mail domain (subdomains included) or client address matches
+/// an entry in force are filed as spam. Values are normalised (`10.1.2.3/8` becomes
+/// `10.0.0.0/8`); the same entry twice is a 409.
+#[utoipa::path(
+    post,
+    path = "/api/v1/comments/blocklist",
+    tag = "moderation",
+    operation_id = "add_block",
+    request_body = AddBlock,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Added", body = BlockView),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 409, response = crate::openapi::Conflict),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+        (status = 415, response = crate::openapi::UnsupportedMediaType),
+        (status = 422, response = crate::openapi::ValidationFailed),
+    )
+)]
+pub async fn add_block(
+    state: web::Data<AppState>,
+    moderator: ModeratorUser,
+    ApiJson(body): ApiJson<AddBlock>,
+) -> Result<HttpResponse, ApiError> {
+    let mut v = Violations::new();
+    let kind = v.check("kind", body.kind.parse::<BlockKind>());
+    let value = kind.and_then(|k| v.check("value", parse_block_value(k, &body.value)));
+    let note = store::note(body.note.as_deref())
+        .map_err(|e| v.add("note", e.message))
+        .ok();
+    let (kind, (value, note)) = v
+        .finish(|| kind.zip(value.zip(note)))
+        .map_err(ApiError::Validation)?;
+    let expires_at = body.expires_at.map(|t| t.naive_utc());
+    let created_by = moderator.user.id;
+    let view = state
+        .db
+        .run(move |conn| {
+            let id = crate::db::write_transaction(conn, |conn| {
+                queries::comments::insert_block(
+                    conn,
+                    kind.as_str(),
+                    &value,
+                    note.as_deref(),
+                    expires_at,
+                    created_by,
+                    now(),
+                )
+                .map_err(|e| match ApiError::from(e) {
+                    ApiError::Conflict { .. } => {
+                        ApiError::conflict("value", "this entry is already on the blocklist")
+                    }
+                    other => other,
+                })
+            })?;
+            let row = queries::comments::block_row(conn, id)?
+                .ok_or_else(|| ApiError::internal("the new entry vanished"))?;
+            block_view(row)
+        })
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((
+            header::LOCATION,
+            format!("/api/v1/comments/blocklist/{}", view.id),
+        ))
+        .json(view))
+}
+
+/// Remove a blocklist entry.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/comments/blocklist/{id}",
+    tag = "moderation",
+    operation_id = "remove_block",
+    params(("id" = i64, Path, description = "The entry's id", example = 5)),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+    )
+)]
+pub async fn remove_block(
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    _moderator: ModeratorUser,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let removed = state
+        .db
+        .run(move |conn| Ok(queries::comments::delete_block(conn, id)?))
+        .await?;
+    if removed == 0 {
+        return Err(ApiError::not_found("No blocklist entry has this id."));
+    }
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,456 @@
+//! Taking a reader's comment in (checks, anti-abuse, filing) and every moderation step, each
+//! in one transaction that also keeps the article's `comment_count` in step.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::net::IpAddr;
+
+use chrono::NaiveDateTime;
+use sha2::{Digest, Sha256};
+
+use super::dto::{
+    CommentAccepted, CommentArticle, ModerationStep, ModeratorComment, PostComment, StaffRef,
+};
+use crate::config::Config;
+use crate::db::models::NewCommentRow;
+use crate::db::queries::comments::{LogRow, QueueRow};
+use crate::db::queries::{self, now};
+use crate::db::{write_transaction, DbConn};
+use crate::domain::article::Audience;
+use crate::domain::comment::{
+    block_matches, duplicate_key, moderation_note, BlockKind, CommentForm, CommentStatus,
+    ModerationAction, NewComment, SpamRules,
+};
+use crate::domain::markdown::render_comment;
+use crate::domain::{FieldError, Violations};
+use crate::error::ApiError;
+
+/// Replies nest at most this deep.
+pub const MAX_DEPTH: i32 = 20;
+/// The longest user agent kept.
+const USER_AGENT_MAX: usize = 512;
+pub const BULK_MAX: usize = 500;
+
+/// Who posted: the address the rate limit and blocklist look at, and the user agent.
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub ip: Option<IpAddr>,
+    pub user_agent: Option<String>,
+}
+
+impl Client {
+    pub fn new(ip: Option<IpAddr>, user_agent: Option<&str>) -> Self {
+        Client {
+            ip,
+            user_agent: user_agent.map(|ua| ua.chars().take(USER_AGENT_MAX).collect()),
+        }
+    }
+}
+
+/// The intake rules taken from the configuration.
+#[derive(Debug, Clone)]
+pub struct IntakeRules {
+    pub rate: u32,
+    pub window_secs: u64,
+    pub auto_approve: bool,
+    pub spam: SpamRules,
+}
+
+impl IntakeRules {
+    pub fn from_config(config: &Config) -> Self {
+        IntakeRules {
+            rate: config.comment_rate,
+            window_secs: config.comment_window_secs,
+            auto_approve: config.comment_auto_approve,
+            spam: SpamRules {
+                max_links: usize::try_from(config.spam_max_links).unwrap_or(usize::MAX),
+                keywords: config.spam_keywords.clone(),
+            },
+        }
+    }
+}
+
+fn no_such_article() -> ApiError {
+    ApiError::not_found("No public article has this slug.")
+}
+
+/// A public article by its slug, or 404.
+pub fn public_article(
+    conn: &mut DbConn,
+    slug: &str,
+) -> Result<crate::db::models::Article, ApiError> {
+    let article = queries::articles::find_by_slug(conn, slug)?.ok_or_else(no_such_article)?;
+    if !Audience::Public(now()).sees(&article.status, article.published_at) {
+        return Err(no_such_article());
+    }
+    Ok(article)
+}
+
+/// A stable key for one client's advisory lock.
+fn client_lock_key(ip: &str) -> i64 {
+    let digest = Sha256::digest(ip.as_bytes());
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&digest[..8]);
+    i64::from_be_bytes(bytes)
+}
+
+/// Refuses a client that posted `rate` comments within the window, saying when it may again.
+fn check_rate(
+    conn: &mut DbConn,
+    rules: &IntakeRules,
+    ip: &str,
+    now: NaiveDateTime,
+) -> Result<(), ApiError> {
+    if rules.rate == 0 {
+        return Ok(());
+    }
+    queries::comments::lock_client(conn, client_lock_key(ip))?;
+    let window = chrono::Duration::seconds(i64::try_from(rules.window_secs).unwrap_or(i64::MAX));
+    let (count, oldest) = queries::comments::recent_from(conn, ip, now - window)?;
+    if count < i64::from(rules.rate) {
+        return Ok(());
+    }
+    let free_at = oldest.unwrap_or(now) + window;
+    let wait = (free_at - now).num_milliseconds().max(0);
+    let retry_after = u64::try_from((wait + 999) / 1000).unwrap_or(1).max(1);
+    Err(ApiError::TooManyRequests {
+        detail: format!(
+            "At most {} comments per {} seconds from one client; try again later.",
+            rules.rate, rules.window_secs
+        ),
+        retry_after,
+    })
+}
+
+/// Why a new comment is filed as spam at once, if it is.
+fn spam_reason(
+    conn: &mut DbConn,
+    rules: &IntakeRules,
+    comment: &NewComment,
+    ip: Option<IpAddr>,
+    now: NaiveDateTime,
+) -> Result<Option<String>, ApiError> {
+    for entry in queries::comments::active_blocks(conn, now)? {
+        if let Ok(kind) = entry.kind.parse::<BlockKind>() {
+            if block_matches(kind, &entry.value, &comment.author_email, ip) {
+                return Ok(Some(format!("blocklist: {}", kind.as_str())));
+            }
+        }
+    }
+    Ok(rules
+        .spam
+        .verdict_for(comment)
+        .map(|reason| reason.as_str().into_owned()))
+}
+
+/// Takes a reader's comment in. Every check runs before anything is written; the poster hears
+/// the same answer whether the comment waits for a moderator or was filed as spam.
+pub fn post(
+    conn: &mut DbConn,
+    slug: &str,
+    body: PostComment,
+    client: &Client,
+    rules: &IntakeRules,
+) -> Result<CommentAccepted, ApiError> {
+    let mut v = Violations::new();
+    let form = CommentForm {
+        author_name: &body.author_name,
+        author_email: &body.author_email,
+        body: &body.body,
+        author_url: body.author_url.as_deref(),
+        website: body.website.as_deref(),
+    };
+    let comment = NewComment::check(&form, &mut v);
+    let html = comment.as_ref().map(|c| render_comment(&c.body));
+    write_transaction(conn, |conn| {
+        let article = public_article(conn, slug)?;
+        if !article.comments_enabled {
+            return Err(ApiError::Forbidden("Comments are closed on this article."));
+        }
+        let parent = match body.parent_id {
+            None => None,
+            Some(pid) => match queries::comments::find(conn, pid)? {
+                Some(p)
+                    if p.article_id == article.id
+                        && p.status == CommentStatus::Approved.as_str() =>
+                {
+                    if p.depth + 1 > MAX_DEPTH {
+                        v.add(
+                            "parent_id",
+                            format!("replies nest at most {MAX_DEPTH} deep"),
+                        );
+                    }
+                    Some(p)
+                }
+                _ => {
+                    v.add("parent_id", "must be an approved comment of this article");
+                    None
+                }
+            },
+        };
+        let (comment, html) = v
+            .finish(|| comment.zip(html))
+            .map_err(ApiError::Validation)?;
+        let now = now();
+        let ip = client.ip.map(|ip| ip.to_string());
+        if let Some(ip) = &ip {
+            check_rate(conn, rules, ip, now)?;
+        }
+        let key = duplicate_key(&comment.author_email, &comment.body);
+        if queries::comments::duplicate_exists(conn, article.id, &key)? {
+            return Err(ApiError::Conflict {
+                detail: "This e-mail address already posted this comment on this article.".into(),
+                field: Some("body".into()),
+            });
+        }
+        let email_key = comment.author_email.to_lowercase();
+        let (status, note) = match spam_reason(conn, rules, &comment, client.ip, now)? {
+            Some(reason) => (CommentStatus::Spam, Some(format!("automatic: {reason}"))),
+            None if rules.auto_approve
+                && queries::comments::email_has_approved(conn, &email_key)? =>
+            {
+                (
+                    CommentStatus::Approved,
+                    Some("automatic: returning commenter".to_string()),
+                )
+            }
+            None => (CommentStatus::Pending, None),
+        };
+        let stored = queries::comments::insert(
+            conn,
+            &NewCommentRow {
+                article_id: article.id,
+                parent_id: parent.as_ref().map(|p| p.id),
+                thread_path: String::new(),
+                depth: parent.as_ref().map_or(0, |p| p.depth + 1),
+                author_name: comment.author_name,
+                author_email: comment.author_email,
+                email_key,
+                author_url: comment.author_url,
+                body_markdown: comment.body,
+                body_html: html,
+                status: status.as_str().to_string(),
+                ip_address: ip,
+                user_agent: client.user_agent.clone(),
+                duplicate_key: key,
+                moderation_note: note.clone(),
+                created_at: now,
+            },
+            parent.as_ref().map(|p| p.thread_path.as_str()),
+        )?;
+        if status != CommentStatus::Pending {
+            queries::comments::log(
+                conn,
+                stored.id,
+                None,
+                CommentStatus::Pending.as_str(),
+                status.as_str(),
+                note.as_deref(),
+                now,
+            )?;
+        }
+        if status == CommentStatus::Approved {
+            queries::comments::recount(conn, article.id)?;
+        }
+        Ok(CommentAccepted {
+            id: stored.id,
+            // Spam is answered like any comment waiting for a moderator.
+            status: if status == CommentStatus::Approved {
+                status
+            } else {
+                CommentStatus::Pending
+            },
+        })
+    })
+}
+
+fn no_such_comment() -> ApiError {
+    ApiError::not_found("No comment has this id.")
+}
+
+/// The moderator's note, checked.
+pub fn note(raw: Option<&str>) -> Result<Option<String>, FieldError> {
+    moderation_note(raw).map_err(|message| FieldError {
+        field: "moderation_note".into(),
+        message,
+    })
+}
+
+/// Gives comment `id` the status `to` (`None`: deletes it, moving its replies up) inside the
+/// caller's transaction, records the step, and returns the comment's article and the resulting
+/// status (`deleted` for a delete). The article's count is the caller's to recount, once per
+/// article.
+fn apply(
+    conn: &mut DbConn,
+    id: i64,
+    to: Option<CommentStatus>,
+    moderator_id: i64,
+    note: Option<&str>,
+    now: NaiveDateTime,
+) -> Result<(i64, String), ApiError> {
+    let c = queries::comments::find(conn, id)?.ok_or_else(no_such_comment)?;
+    match to {
+        Some(status) => {
+            queries::comments::set_status(conn, id, status, moderator_id, note, now)?;
+            queries::comments::log(
+                conn,
+                id,
+                Some(moderator_id),
+                &c.status,
+                status.as_str(),
+                note,
+                now,
+            )?;
+            Ok((c.article_id, status.as_str().to_string()))
+        }
+        None => {
+            queries::comments::log(
+                conn,
+                id,
+                Some(moderator_id),
+                &c.status,
+                "deleted",
+                note,
+                now,
+            )?;
+            queries::comments::delete_keeping_replies(conn, &c)?;
+            Ok((c.article_id, "deleted".to_string()))
+        }
+    }
+}
+
+/// Sets one comment's status (any of the four, `pending` puts it back in the queue).
+pub fn set_status(
+    conn: &mut DbConn,
+    id: i64,
+    status: CommentStatus,
+    note: Option<&str>,
+    moderator_id: i64,
+) -> Result<(), ApiError> {
+    write_transaction(conn, |conn| {
+        let (article_id, _) = apply(conn, id, Some(status), moderator_id, note, now())?;
+        queries::comments::recount(conn, article_id)?;
+        Ok(())
+    })
+}
+
+pub fn delete(conn: &mut DbConn, id: i64, moderator_id: i64) -> Result<(), ApiError> {
+    write_transaction(conn, |conn| {
+        let (article_id, _) = apply(conn, id, None, moderator_id, None, now())?;
+        queries::comments::recount(conn, article_id)?;
+        Ok(())
+    })
+}
+
+/// One action on many comments, all or nothing: an unknown or repeated id refuses the whole
+/// request before anything changes.
+pub fn bulk(
+    conn: &mut DbConn,
+    ids: &[i64],
+    action: ModerationAction,
+    note: Option<&str>,
+    moderator_id: i64,
+) -> Result<Vec<(i64, String)>, ApiError> {
+    write_transaction(conn, |conn| {
+        let existing: HashSet<i64> = queries::comments::find_many(conn, ids)?
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
+        let mut v = Violations::new();
+        let mut seen = HashSet::new();
+        for (i, id) in ids.iter().enumerate() {
+            if !existing.contains(id) {
+                v.add(&format!("ids[{i}]"), format!("{id} is not a comment"));
+            } else if !seen.insert(*id) {
+                v.add(
+                    &format!("ids[{i}]"),
+                    format!("{id} is listed more than once"),
+                );
+            }
+        }
+        if !v.is_empty() {
+            return Err(ApiError::Validation(v.into_errors()));
+        }
+        let now = now();
+        let mut articles = BTreeSet::new();
+        let mut results = Vec::with_capacity(ids.len());
+        for id in ids {
+            let (article_id, status) =
+                apply(conn, *id, action.target_status(), moderator_id, note, now)?;
+            articles.insert(article_id);
+            results.push((*id, status));
+        }
+        for article_id in articles {
+            queries::comments::recount(conn, article_id)?;
+        }
+        Ok(results)
+    })
+}
+
+fn staff(id: Option<i64>, name: Option<String>) -> Option<StaffRef> {
+    Some(StaffRef {
+        id: id?,
+        display_name: name?,
+    })
+}
+
+/// Moderators' views of `rows`, each with its history.
+pub fn moderator_views(
+    conn: &mut DbConn,
+    rows: Vec<QueueRow>,
+) -> Result<Vec<ModeratorComment>, ApiError> {
+    let ids: Vec<i64> = rows.iter().map(|(c, _, _)| c.id).collect();
+    let mut history: HashMap<i64, Vec<ModerationStep>> = HashMap::new();
+    for LogRow {
+        comment_id,
+        moderator_id,
+        moderator_name,
+        from_status,
+        to_status,
+        note,
+        created_at,
+    } in queries::comments::history(conn, &ids)?
+    {
+        history.entry(comment_id).or_default().push(ModerationStep {
+            from_status,
+            to_status,
+            moderator: staff(moderator_id, moderator_name),
+            note,
+            created_at: created_at.and_utc(),
+        });
+    }
+    rows.into_iter()
+        .map(|(c, (article_id, slug, title), moderator_name)| {
+            Ok(ModeratorComment {
+                status: c.status.parse().map_err(ApiError::internal)?,
+                history: history.remove(&c.id).unwrap_or_default(),
+                id: c.id,
+                article: CommentArticle {
+                    id: article_id,
+                    slug,
+                    title,
+                },
+                parent_id: c.parent_id,
+                depth: c.depth,
+                author_name: c.author_name,
+                author_email: c.author_email,
+                author_url: c.author_url,
+                body_markdown: c.body_markdown,
+                body_html: c.body_html,
+                ip_address: c.ip_address,
+                user_agent: c.user_agent,
+                moderated_by: staff(c.moderated_by, moderator_name),
+                moderated_at: c.moderated_at.map(|t| t.and_utc()),
+                moderation_note: c.moderation_note,
+                created_at: c.created_at.and_utc(),
+            })
+        })
+        .collect()
+}
+
+/// One comment as moderators see it, or 404.
+pub fn moderator_view(conn: &mut DbConn, id: i64) -> Result<ModeratorComment, ApiError> {
+    let row = queries::comments::queue_row(conn, id)?.ok_or_else(no_such_comment)?;
+    moderator_views(conn, vec![row])?
+        .pop()
+        .ok_or_else(no_such_comment)
+}
