@@ -126,3 +126,96 @@ fn starting_with_no_users_says_how_to_create_the_first_admin() {
     let _ = child.wait();
     assert!(text.contains("masthead user add"), "{text}");
 }
+
+#[tokio::test]
+async fn seed_demo_fills_an_empty_database_once_with_data_a_frontend_can_use() {
+    let (db, url) = TestDb::create();
+    let db_url = url_string(&url);
+
+    let out = masthead(&db_url).arg("seed-demo").output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The printed moderator password works.
+    let moderator_password = stdout
+        .split("moderator \"demo-moderator\" with password \"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no moderator password in {stdout}"))
+        .to_string();
+
+    // A second run refuses and changes nothing.
+    let again = masthead(&db_url).arg("seed-demo").output().unwrap();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already has articles"));
+
+    let app = spawn_app_with(|c| c.database_url = url.clone()).await;
+    let list: serde_json::Value = app
+        .get("/api/v1/articles", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let articles = list["data"].as_array().unwrap();
+    assert!(articles.len() >= 3, "{list}");
+    // One title is not in Latin script, and its slug is plain ASCII.
+    let non_latin = articles
+        .iter()
+        .find(|a| a["title"].as_str().unwrap().chars().any(|c| c as u32 > 0x24F))
+        .expect("an article with a non-Latin title");
+    assert!(non_latin["slug"].as_str().unwrap().is_ascii());
+
+    // A series links them, with part-N-of-M navigation.
+    let series: serde_json::Value = app
+        .get("/api/v1/series", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let slug = series["data"][0]["slug"].as_str().unwrap().to_string();
+    let one: serde_json::Value = app
+        .get(&format!("/api/v1/series/{slug}"), None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(one["article_count"].as_i64().unwrap() >= 2, "{one}");
+    let first = one["articles"][0]["slug"].as_str().unwrap().to_string();
+    let article: serde_json::Value = app
+        .get(&format!("/api/v1/articles/{first}"), None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(article["series"][0]["position"], 1);
+    assert!(article["comment_count"].as_i64().unwrap() >= 1);
+
+    // Approved comments are public; pending and spam ones wait for the moderator.
+    let thread: serde_json::Value = app
+        .get(&format!("/api/v1/articles/{first}/comments"), None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(!thread["data"].as_array().unwrap().is_empty());
+    let token = {
+        let res = app.login("demo-moderator", &moderator_password).await;
+        assert_eq!(res.status(), reqwest::StatusCode::OK);
+        let body: serde_json::Value = res.json().await.unwrap();
+        body["access_token"].as_str().unwrap().to_string()
+    };
+    let stats: serde_json::Value = app
+        .get("/api/v1/comments/stats", Some(&token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    for status in ["approved", "pending", "spam"] {
+        assert!(stats[status].as_i64().unwrap() >= 1, "{status}: {stats}");
+    }
+    drop(app);
+    drop(db);
+}

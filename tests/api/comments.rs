@@ -2580,10 +2580,15 @@ async fn the_real_server_logs_requests_but_no_commenter_data() {
     let _ = child.wait();
     let log = format!("{}\n{}", stderr.join().unwrap(), stdout.join().unwrap());
     let comment_path_in_log = comments_of(&slug(&article));
+    // One line per request, e.g. `request method=POST path=/api/v1/… status=202 latency_ms=…`.
     for status in ["202", "409", "422"] {
+        let (path_field, status_field) = (
+            format!("path={comment_path_in_log} "),
+            format!("status={status} "),
+        );
         assert!(
             log.lines()
-                .any(|l| l.contains(&comment_path_in_log) && l.contains(status)),
+                .any(|l| l.contains(&path_field) && l.contains(&status_field)),
             "no request line for {comment_path_in_log} with {status} in the log:\n{log}"
         );
     }
