@@ -112,6 +112,12 @@ pub struct Config {
     pub comment_auto_approve: bool,
     /// `max-age` of public GET responses, in seconds.
     pub cache_max_age: u32,
+    /// How often the webhook worker looks for due deliveries, in milliseconds.
+    pub webhook_poll_ms: u64,
+    /// The first retry of a failed delivery waits this long; each next one twice as long.
+    pub webhook_retry_base_ms: u64,
+    /// Attempts before a delivery is marked failed.
+    pub webhook_max_attempts: u32,
     /// HTTP worker threads; `None` lets actix pick one per core.
     pub workers: Option<usize>,
 }
@@ -209,6 +215,10 @@ impl Config {
             .unwrap_or_default();
         let comment_auto_approve = boolean(&get, "MASTHEAD_COMMENT_AUTO_APPROVE")?;
         let cache_max_age = number(&get, "MASTHEAD_CACHE_MAX_AGE", 60, 0, 31_536_000)?;
+        let webhook_poll_ms = number(&get, "MASTHEAD_WEBHOOK_POLL_MS", 1000, 10, 3_600_000)?;
+        let webhook_retry_base_ms =
+            number(&get, "MASTHEAD_WEBHOOK_RETRY_BASE_MS", 2000, 10, 3_600_000)?;
+        let webhook_max_attempts = number(&get, "MASTHEAD_WEBHOOK_MAX_ATTEMPTS", 10, 1, 100)?;
         let workers = match get("MASTHEAD_WORKERS") {
             None => None,
             Some(_) => Some(number(&get, "MASTHEAD_WORKERS", 1, 1, 1024)? as usize),
@@ -230,6 +240,9 @@ impl Config {
             spam_keywords,
             comment_auto_approve,
             cache_max_age,
+            webhook_poll_ms: webhook_poll_ms.into(),
+            webhook_retry_base_ms: webhook_retry_base_ms.into(),
+            webhook_max_attempts,
             workers,
         })
     }

@@ -166,14 +166,27 @@ const DESCRIPTION: &str = include_str!("openapi_description.md");
         routes::series::set_series_articles,
         routes::series::add_series_article,
         routes::series::remove_series_article,
+        routes::webhooks::list_webhooks,
+        routes::webhooks::create_webhook,
+        routes::webhooks::get_webhook,
+        routes::webhooks::update_webhook,
+        routes::webhooks::delete_webhook,
+        routes::webhooks::list_deliveries,
         routes::users::list_users,
         routes::users::create_user,
         routes::users::get_user,
         routes::users::update_user,
         routes::users::delete_user,
+        routes::feeds::site_feed,
+        routes::feeds::series_feed,
     ),
     components(
-        schemas(Problem),
+        schemas(
+            Problem,
+            routes::webhooks::WebhookPayload,
+            routes::webhooks::ArticleEventData,
+            routes::webhooks::CommentEventData
+        ),
         responses(
             BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PreconditionFailed,
             PayloadTooLarge, UnsupportedMediaType, PreconditionRequired, TooManyRequests,
@@ -188,7 +201,9 @@ const DESCRIPTION: &str = include_str!("openapi_description.md");
         (name = "comments", description = "Readers' comments: the public form and thread"),
         (name = "moderation", description = "Moderators and admins: the comment queue, decisions, bulk actions, stats and the blocklist"),
         (name = "series", description = "Series: ordered story collections with part-N-of-M navigation in every article"),
+        (name = "webhooks", description = "Signed event deliveries to other systems (admin only)"),
         (name = "users", description = "User management (admin only)"),
+        (name = "feeds", description = "Atom 1.0 feeds of the latest articles and of each series"),
     )
 )]
 pub struct ApiDoc;

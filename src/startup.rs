@@ -54,8 +54,20 @@ impl Application {
         self.port
     }
 
+    /// Stops the server (and with it the webhook worker) from elsewhere, as SIGTERM does.
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves, with the webhook worker beside the server, until the server stops (SIGTERM):
+    /// then the worker stops too.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let worker = tokio::spawn(crate::webhooks::worker::run(self.state.clone(), stopped));
+        let served = self.server.await;
+        let _ = stop.send(true);
+        let _ = worker.await;
+        served
     }
 }
 

@@ -44,6 +44,16 @@ fn header_names(value: &str, etag: &str, weak: bool) -> bool {
 
 /// A 200 with `bytes` as JSON, or a 304 when `If-None-Match` names its ETag.
 pub fn cached_json(req: &HttpRequest, config: &Config, bytes: Vec<u8>) -> HttpResponse {
+    cached_body(req, config, bytes, "application/json")
+}
+
+/// A 200 with `bytes` of `content_type`, or a 304 when `If-None-Match` names its ETag.
+pub fn cached_body(
+    req: &HttpRequest,
+    config: &Config,
+    bytes: Vec<u8>,
+    content_type: &'static str,
+) -> HttpResponse {
     let etag = etag_of(&bytes);
     let not_modified = req
         .headers()
@@ -62,10 +72,7 @@ pub fn cached_json(req: &HttpRequest, config: &Config, bytes: Vec<u8>) -> HttpRe
         return response.finish();
     }
     response
-        .insert_header((
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        ))
+        .insert_header((header::CONTENT_TYPE, HeaderValue::from_static(content_type)))
         .body(bytes)
 }
 

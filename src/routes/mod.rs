@@ -5,11 +5,13 @@ pub mod auth;
 pub mod caching;
 pub mod comments;
 pub mod extract;
+pub mod feeds;
 pub mod health;
 pub mod middleware;
 pub mod pagination;
 pub mod series;
 pub mod users;
+pub mod webhooks;
 
 use actix_web::web;
 use utoipa_swagger_ui::SwaggerUi;
@@ -96,6 +98,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .route(web::delete().to(comments::delete_comment)),
                 )
                 .service(
+                    web::resource("/webhooks")
+                        .route(web::get().to(webhooks::list_webhooks))
+                        .route(web::post().to(webhooks::create_webhook)),
+                )
+                .service(
+                    web::resource("/webhooks/{id}/deliveries")
+                        .route(web::get().to(webhooks::list_deliveries)),
+                )
+                .service(
+                    web::resource("/webhooks/{id}")
+                        .route(web::get().to(webhooks::get_webhook))
+                        .route(web::patch().to(webhooks::update_webhook))
+                        .route(web::delete().to(webhooks::delete_webhook)),
+                )
+                .service(
                     web::resource("/users")
                         .route(web::get().to(users::list_users))
                         .route(web::post().to(users::create_user)),
@@ -107,6 +124,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .route(web::delete().to(users::delete_user)),
                 ),
         )
+        .service(web::resource("/feed.atom").route(web::get().to(feeds::site_feed)))
+        .service(web::resource("/series/{slug}/feed.atom").route(web::get().to(feeds::series_feed)))
         .service(web::resource("/docs").route(web::get().to(docs_redirect)))
         .service(
             SwaggerUi::new("/docs/{_:.*}")

@@ -7,6 +7,7 @@ mod cli;
 mod comments;
 mod docs;
 mod errors;
+mod feeds;
 mod helpers;
 mod operations;
 mod schema;

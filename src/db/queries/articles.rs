@@ -105,6 +105,19 @@ pub fn delete(conn: &mut DbConn, id: i64, expected_version: i32) -> QueryResult<
     .execute(conn)
 }
 
+/// The full articles among `ids`, with their authors' display names, by id.
+pub fn with_authors(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<(Article, String)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    articles::table
+        .inner_join(users::table)
+        .filter(articles::id.eq_any(ids))
+        .order(articles::id)
+        .select((Article::as_select(), users::display_name))
+        .load(conn)
+}
+
 /// Tags of each article in `ids`, in their stored order.
 pub fn tags_for(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<(i64, String)>> {
     if ids.is_empty() {

@@ -34,6 +34,13 @@ pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<Comment>> {
         .optional()
 }
 
+pub fn article_slug(conn: &mut DbConn, article_id: i64) -> QueryResult<String> {
+    articles::table
+        .find(article_id)
+        .select(articles::slug)
+        .first(conn)
+}
+
 pub fn find_many(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<Comment>> {
     if ids.is_empty() {
         return Ok(Vec::new());

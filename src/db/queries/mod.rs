@@ -7,6 +7,7 @@ pub mod login;
 pub mod series;
 pub mod settings;
 pub mod users;
+pub mod webhooks;
 
 use chrono::{NaiveDateTime, SubsecRound, Utc};
 

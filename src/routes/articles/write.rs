@@ -13,6 +13,7 @@ use crate::domain::slug::{slugify_or, with_suffix, Slug};
 use crate::domain::Violations;
 use crate::error::ApiError;
 use crate::routes::caching::{check_if_match, etag_of, to_json};
+use crate::webhooks::{article_data, emit, Event};
 
 /// The complete editable state of an article, before rendering.
 #[derive(Debug, Clone)]
@@ -352,6 +353,7 @@ pub fn create(
         queries::articles::set_tags(conn, article.id, &draft.tags)?;
         queries::articles::index_for_search(conn, &article)?;
         record_revision(conn, &article, &draft.tags, author_id)?;
+        announce(conn, None, Some(&article), now)?;
         Ok(article)
     })
 }
@@ -439,6 +441,7 @@ pub fn update(
         }
         queries::articles::index_for_search(conn, &article)?;
         record_revision(conn, &article, &draft.tags, editor_id)?;
+        announce(conn, Some(&current), Some(&article), now)?;
         Ok(article)
     })
 }
@@ -451,6 +454,7 @@ pub fn delete(conn: &mut DbConn, id: i64, if_match: &str) -> Result<(), ApiError
         if queries::articles::delete(conn, id, current.version)? == 0 {
             return Err(ApiError::PreconditionFailed);
         }
+        announce(conn, Some(&current), None, now())?;
         Ok(())
     })
 }
@@ -469,6 +473,30 @@ fn check_current(
         check_if_match(if_match, &public_etag)?;
     }
     Ok(view)
+}
+
+/// Tells webhooks what readers will notice of a change from `before` to `after` (`None`: the
+/// article did not exist before, or does not any more).
+fn announce(
+    conn: &mut DbConn,
+    before: Option<&Article>,
+    after: Option<&Article>,
+    now: NaiveDateTime,
+) -> Result<(), ApiError> {
+    let public = |a: Option<&Article>| {
+        a.is_some_and(|a| Audience::Public(now).sees(&a.status, a.published_at))
+    };
+    let event = match (public(before), public(after)) {
+        (false, true) => Event::ArticlePublished,
+        (true, true) => Event::ArticleUpdated,
+        (true, false) if after.is_some() => Event::ArticleUnpublished,
+        (true, false) => Event::ArticleDeleted,
+        (false, false) => return Ok(()),
+    };
+    let Some(subject) = after.or(before) else {
+        return Ok(());
+    };
+    emit(conn, event, &article_data(subject), None, now)
 }
 
 pub fn no_such_article() -> ApiError {

@@ -23,6 +23,7 @@ use crate::domain::comment::{
 use crate::domain::markdown::render_comment;
 use crate::domain::{FieldError, Violations};
 use crate::error::ApiError;
+use crate::webhooks::{comment_data, emit, Event};
 
 /// Replies nest at most this deep.
 pub const MAX_DEPTH: i32 = 20;
@@ -248,8 +249,11 @@ pub fn post(
                 now,
             )?;
         }
+        let (data, private) = comment_data(&stored, &article.slug);
+        emit(conn, Event::CommentCreated, &data, Some(&private), now)?;
         if status == CommentStatus::Approved {
             queries::comments::recount(conn, article.id)?;
+            emit(conn, Event::CommentApproved, &data, Some(&private), now)?;
         }
         Ok(CommentAccepted {
             id: stored.id,
@@ -291,6 +295,15 @@ fn apply(
     match to {
         Some(status) => {
             queries::comments::set_status(conn, id, status, moderator_id, note, now)?;
+            if status == CommentStatus::Approved && c.status != status.as_str() {
+                let slug = queries::comments::article_slug(conn, c.article_id)?;
+                let approved = crate::db::models::Comment {
+                    status: status.as_str().to_string(),
+                    ..c.clone()
+                };
+                let (data, private) = comment_data(&approved, &slug);
+                emit(conn, Event::CommentApproved, &data, Some(&private), now)?;
+            }
             queries::comments::log(
                 conn,
                 id,
