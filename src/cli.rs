@@ -1,4 +1,4 @@
-//! The command line: `serve` (default), `migrate`, `user add`, `seed-demo`, `openapi`.
+//! The command line: `serve` (default), `migrate`, `user add`, `seed-demo`, `seed-bench`, `openapi`.
 
 use std::io::{BufRead, IsTerminal};
 
@@ -32,6 +32,15 @@ pub enum Command {
     Openapi,
     /// Fill an empty database with demo articles, a series and comments.
     SeedDemo,
+    /// Fill an empty database with benchmark data: ~5 KB articles, series and comments.
+    SeedBench {
+        /// Published articles (slugs bench-article-1…).
+        #[arg(long, default_value_t = 1000)]
+        articles: u32,
+        /// Comments; the first 1,000 form the thread of bench-article-1.
+        #[arg(long, default_value_t = 10000)]
+        comments: u32,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -116,6 +125,29 @@ pub async fn run(cli: Cli, config: Config) -> Result<(), String> {
             println!(
                 "log in as editor {:?} with password {:?}, or as moderator {:?} with password {:?}",
                 seeded.editor.0, seeded.editor.1, seeded.moderator.0, seeded.moderator.1
+            );
+            Ok(())
+        }
+        Command::SeedBench { articles, comments } => {
+            if articles == 0 {
+                return Err("--articles must be at least 1".into());
+            }
+            let state = startup::prepare(config)?;
+            let started = std::time::Instant::now();
+            let seeded = state
+                .db
+                .run(move |conn| crate::seed::seed_bench(conn, articles, comments))
+                .await
+                .map_err(|e| match e {
+                    crate::error::ApiError::Conflict { detail, .. } => detail,
+                    other => other.to_string(),
+                })?;
+            println!(
+                "seeded {} articles, {} series, {} comments in {:.1} s",
+                seeded.articles,
+                seeded.series,
+                seeded.comments,
+                started.elapsed().as_secs_f64()
             );
             Ok(())
         }

@@ -203,3 +203,190 @@ pub fn seed_demo(conn: &mut DbConn) -> Result<Seeded, ApiError> {
         comments: 5,
     })
 }
+
+/// What `seed-bench` made.
+pub struct BenchSeeded {
+    pub articles: u32,
+    pub comments: u32,
+    pub series: u32,
+}
+
+const BENCH_WORDS: [&str; 24] = [
+    "river", "harbour", "council", "budget", "tram", "school", "library", "bridge", "market",
+    "festival", "election", "hospital", "airport", "museum", "stadium", "factory", "railway",
+    "theatre", "courthouse", "station", "reservoir", "orchard", "observatory", "ferry",
+];
+
+/// A Markdown body of about 5 KB that differs per article, so searches find a few.
+fn bench_body(i: u32) -> String {
+    let w = |k: u32| BENCH_WORDS[((i.wrapping_mul(7).wrapping_add(k * 13)) % 24) as usize];
+    let mut body = String::with_capacity(5200);
+    let mut k = 0;
+    while body.len() < 5000 {
+        body.push_str(&format!(
+            "## Part {k}\n\nThe {} report number {i} describes how the {} near the {} changed \
+             over the year, with figures from the {} office and comments from residents who \
+             use the {} every day. Officials said the work on the {} would finish in spring.\n\n\
+             - The {} plan\n- The {} costs\n\n",
+            w(k),
+            w(k + 1),
+            w(k + 2),
+            w(k + 3),
+            w(k + 4),
+            w(k + 5),
+            w(k + 6),
+            w(k + 7)
+        ));
+        k += 1;
+    }
+    body
+}
+
+/// Fills an empty database with `articles` published articles of about 5 KB (slugs
+/// `bench-article-1`…), tags, one series per ten articles, and `comments` comments: the first
+/// 1,000 (or all, if fewer) on `bench-article-1` as a thread, the rest spread over the others.
+/// Rows are written in batches of one transaction each, through the same row writers as the
+/// API (search index, tags, thread paths) but without rendering each body again.
+pub fn seed_bench(conn: &mut DbConn, articles: u32, comments: u32) -> Result<BenchSeeded, ApiError> {
+    use crate::db::models::{ArticleWrite, NewCommentRow};
+    use crate::db::write_transaction;
+    use crate::domain::markdown::{plain_text, render_article};
+
+    const BATCH: u32 = 2000;
+    if queries::articles::any(conn)? {
+        return Err(ApiError::conflict(
+            "articles",
+            "the database already has articles; seed-bench only fills an empty one",
+        ));
+    }
+    let (author_id, _) = demo_user(conn, "bench-editor", Role::Editor, "Bench Editor")?;
+    let base = queries::now() - Duration::minutes(i64::from(articles) + 10);
+    let mut ids = Vec::with_capacity(articles as usize);
+    let mut i = 0;
+    while i < articles {
+        let end = (i + BATCH).min(articles);
+        write_transaction(conn, |conn| {
+            for n in i..end {
+                let number = n + 1;
+                let body = bench_body(number);
+                let rendered = render_article(&body);
+                let at = base + Duration::minutes(i64::from(number));
+                let row = ArticleWrite {
+                    slug: format!("bench-article-{number}"),
+                    title: format!("Bench article {number} about the {}", BENCH_WORDS[(number % 24) as usize]),
+                    subtitle: Some("A generated article for load tests".into()),
+                    excerpt: rendered.excerpt.clone(),
+                    excerpt_is_custom: false,
+                    body_markdown: body.clone(),
+                    body_html: rendered.html,
+                    plain_text: plain_text(&body),
+                    cover_image_url: None,
+                    language: "en".into(),
+                    status: "published".into(),
+                    published_at: Some(at),
+                    sort_at: at,
+                    author_id,
+                    reading_time_minutes: i32::try_from(rendered.reading_time_minutes).unwrap_or(1),
+                    word_count: i32::try_from(rendered.word_count).unwrap_or(0),
+                    comments_enabled: true,
+                    version: 1,
+                    created_at: at,
+                    updated_at: at,
+                };
+                let article = queries::articles::insert(conn, &row)?;
+                let tags = [
+                    BENCH_WORDS[(number % 24) as usize].to_string(),
+                    BENCH_WORDS[((number / 24) % 24) as usize].to_string(),
+                    format!("year-{}", 2000 + number % 27),
+                ];
+                queries::articles::set_tags(conn, article.id, &tags)?;
+                queries::articles::index_for_search(conn, &article)?;
+                ids.push(article.id);
+            }
+            Ok::<_, ApiError>(())
+        })?;
+        i = end;
+    }
+
+    let mut series_count = 0;
+    for (k, chunk) in ids.chunks(10).enumerate() {
+        if chunk.len() < 2 {
+            break;
+        }
+        let s = series::create(
+            conn,
+            &SeriesDraft {
+                title: format!("Bench series {}", k + 1),
+                slug: Some(format!("bench-series-{}", k + 1)),
+                description: None,
+            },
+        )?;
+        series::set_articles(conn, s.id, None, chunk)?;
+        series_count += 1;
+    }
+
+    let html = render_comment_html();
+    let mut c = 0;
+    let mut last_top: Option<(i64, String)> = None;
+    while c < comments {
+        let end = (c + BATCH).min(comments);
+        write_transaction(conn, |conn| {
+            for n in c..end {
+                let on_first = n < 1000 || ids.len() == 1;
+                let article_id = if on_first {
+                    ids[0]
+                } else {
+                    ids[1 + (n as usize % (ids.len() - 1))]
+                };
+                // In the big thread, every fourth comment answers the latest top-level one.
+                let parent = if on_first && n % 4 == 3 {
+                    last_top.clone()
+                } else {
+                    None
+                };
+                let now = base + Duration::seconds(i64::from(n));
+                let email = format!("reader{}@example.org", n % 5000);
+                let text = format!("Comment {n}: the bench thread needs some words to render.");
+                let stored = queries::comments::insert(
+                    conn,
+                    &NewCommentRow {
+                        article_id,
+                        parent_id: parent.as_ref().map(|p| p.0),
+                        thread_path: String::new(),
+                        depth: i32::from(parent.is_some()),
+                        author_name: format!("Reader {}", n % 5000),
+                        author_email: email.clone(),
+                        email_key: email.clone(),
+                        author_url: None,
+                        body_markdown: text.clone(),
+                        body_html: html.clone(),
+                        status: if n % 10 == 9 { "pending" } else { "approved" }.into(),
+                        ip_address: Some(format!("198.51.100.{}", n % 250)),
+                        user_agent: Some("seed-bench".into()),
+                        duplicate_key: crate::domain::comment::duplicate_key(&email, &text),
+                        moderation_note: None,
+                        created_at: now,
+                    },
+                    parent.as_ref().map(|p| p.1.as_str()),
+                )?;
+                if on_first && parent.is_none() && stored.status == "approved" {
+                    last_top = Some((stored.id, stored.thread_path));
+                }
+            }
+            Ok::<_, ApiError>(())
+        })?;
+        c = end;
+    }
+    for id in &ids {
+        queries::comments::recount(conn, *id)?;
+    }
+    Ok(BenchSeeded {
+        articles,
+        comments,
+        series: series_count,
+    })
+}
+
+fn render_comment_html() -> String {
+    crate::domain::markdown::render_comment("A *generated* comment for load tests.")
+}

@@ -492,6 +492,77 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List webhooks.
+         * @description Every webhook, newest first (admins). Secrets are never listed.
+         */
+        get: operations["list_webhooks"];
+        put?: never;
+        /**
+         * Create a webhook.
+         * @description Admins. Events are written to an outbox in the same transaction as the change that caused
+         *     them and posted by a background worker, at least once, retried with exponential backoff.
+         *     The answer carries the signing secret (made up when not given); later answers do not.
+         */
+        post: operations["create_webhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a webhook. */
+        get: operations["get_webhook"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a webhook.
+         * @description Admins. Its pending deliveries are dropped with it.
+         */
+        delete: operations["delete_webhook"];
+        options?: never;
+        head?: never;
+        /**
+         * Update a webhook.
+         * @description Admins. A new `secret` is returned once in the answer.
+         */
+        patch: operations["update_webhook"];
+        trace?: never;
+    };
+    "/api/v1/webhooks/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a webhook's deliveries.
+         * @description Newest first, with attempts and the last response (admins).
+         */
+        get: operations["list_deliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/users": {
         parameters: {
             query?: never;
@@ -544,6 +615,50 @@ export interface paths {
         patch: operations["update_user"];
         trace?: never;
     };
+    "/feed.atom": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The latest articles.
+         * @description The 20 most recent public articles as an Atom 1.0 feed, newest first, each with its full
+         *     HTML body. Links are absolute, from `MASTHEAD_PUBLIC_URL` (or the request's own origin when
+         *     it is unset); entry ids are `tag:` URIs that survive slug changes.
+         */
+        get: operations["site_feed"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/series/{slug}/feed.atom": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A series' feed.
+         * @description The public articles of a series as an Atom 1.0 feed, in the series' order (part 1 first),
+         *     each with its full HTML body. Drafts and articles scheduled for later are left out. An old
+         *     slug answers 301 to the current feed.
+         */
+        get: operations["series_feed"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -584,6 +699,42 @@ export interface components {
              * @example 1
              */
             position?: number | null;
+        };
+        /** @description `data` of `article.published`, `article.updated`, `article.unpublished`, `article.deleted`. */
+        ArticleEventData: {
+            /**
+             * Format: int64
+             * @description The article's id.
+             * @example 12
+             */
+            id: number;
+            /**
+             * @description Its slug.
+             * @example the-river-crossing-reopens
+             */
+            slug: string;
+            /**
+             * @description Its title.
+             * @example The river crossing reopens
+             */
+            title: string;
+            /**
+             * @description Its status after the change (before it, for a deletion).
+             * @example published
+             */
+            status: string;
+            /**
+             * Format: date-time
+             * @description Its publication time.
+             * @example 2026-11-25T08:00:00Z
+             */
+            published_at?: string | null;
+            /**
+             * Format: date-time
+             * @description When it last changed.
+             * @example 2026-11-25T08:00:00Z
+             */
+            updated_at: string;
         };
         /** @description An article in a list: everything but the bodies. */
         ArticleSummary: {
@@ -908,6 +1059,67 @@ export interface components {
              */
             title: string;
         };
+        /**
+         * @description `data` of `comment.created` and `comment.approved`. The last four fields are present only
+         *     for hooks with `include_private`.
+         */
+        CommentEventData: {
+            /**
+             * Format: int64
+             * @description The comment's id.
+             * @example 42
+             */
+            id: number;
+            /** @description Its article. */
+            article: components["schemas"]["EventArticleRef"];
+            /**
+             * Format: int64
+             * @description The comment it answers.
+             * @example 41
+             */
+            parent_id?: number | null;
+            /**
+             * @description The commenter's name.
+             * @example Dana K.
+             */
+            author_name: string;
+            /**
+             * @description The commenter's site.
+             * @example https://dana.example.org
+             */
+            author_url?: string | null;
+            /**
+             * @description The rendered comment.
+             * @example <p>Thank you for this.</p>
+             */
+            body_html: string;
+            /**
+             * Format: date-time
+             * @description When it was posted.
+             * @example 2026-11-25T09:15:00Z
+             */
+            created_at: string;
+            /**
+             * @description Private: its status.
+             * @example pending
+             */
+            status?: string | null;
+            /**
+             * @description Private: the commenter's e-mail.
+             * @example dana@example.org
+             */
+            author_email?: string | null;
+            /**
+             * @description Private: the client's address.
+             * @example 203.0.113.7
+             */
+            ip_address?: string | null;
+            /**
+             * @description Private: the client's user agent.
+             * @example Mozilla/5.0
+             */
+            user_agent?: string | null;
+        };
         /** @description How many comments have each status. */
         CommentStats: {
             /**
@@ -1037,6 +1249,125 @@ export interface components {
              * @example Jane Doe
              */
             display_name?: string | null;
+        };
+        /** @description A new webhook. */
+        CreateWebhook: {
+            /**
+             * @description An http(s) URL, at most 2,000 characters.
+             * @example https://hooks.example.org/masthead
+             */
+            url: string;
+            /**
+             * @description One or more events.
+             * @example [
+             *       "article.published",
+             *       "comment.approved"
+             *     ]
+             */
+            events: string[];
+            /**
+             * @description The signing secret, 16–256 characters; made up (and returned once) when absent.
+             * @example a-long-random-shared-secret
+             */
+            secret?: string | null;
+            /**
+             * @description Default true.
+             * @example true
+             */
+            active?: boolean | null;
+            /**
+             * @description Default false: comment events carry no private data.
+             * @example false
+             */
+            include_private?: boolean | null;
+            /**
+             * @description At most 500 characters.
+             * @example Rebuild the static site
+             */
+            description?: string | null;
+        };
+        /** @description One event sent (or being sent) to one hook. */
+        DeliveryView: {
+            /**
+             * Format: int64
+             * @description The delivery's id (the `X-Masthead-Delivery` header).
+             * @example 17
+             */
+            id: number;
+            /**
+             * @description The event's id, shared by its deliveries to every hook (the payload's `id`).
+             * @example 8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f
+             */
+            event_id: string;
+            /** @description The event. */
+            event: components["schemas"]["Event"];
+            /**
+             * @description `pending` (waiting or retrying), `delivered`, or `failed` (attempts used up).
+             * @example delivered
+             */
+            status: string;
+            /**
+             * Format: int32
+             * @description Attempts so far.
+             * @example 1
+             */
+            attempts: number;
+            /**
+             * Format: date-time
+             * @description When the next attempt is due (while pending).
+             * @example 2026-11-25T09:00:02Z
+             */
+            next_attempt_at: string;
+            /**
+             * Format: int32
+             * @description The HTTP status of the last attempt.
+             * @example 200
+             */
+            last_status_code?: number | null;
+            /**
+             * @description Why the last attempt failed to get an answer.
+             * @example error sending request
+             */
+            last_error?: string | null;
+            /**
+             * @description The start of the last answer's body.
+             * @example ok
+             */
+            last_response?: string | null;
+            /**
+             * Format: date-time
+             * @description When it was delivered.
+             * @example 2026-11-25T09:00:01Z
+             */
+            delivered_at?: string | null;
+            /**
+             * Format: date-time
+             * @description When the event happened.
+             * @example 2026-11-25T09:00:00Z
+             */
+            created_at: string;
+            /** @description The exact JSON body that is signed and posted. */
+            payload: components["schemas"]["WebhookPayload"];
+        };
+        /**
+         * @description What a hook can subscribe to.
+         * @example article.published
+         * @enum {string}
+         */
+        Event: "article.published" | "article.updated" | "article.unpublished" | "article.deleted" | "comment.created" | "comment.approved";
+        /** @description The article of a comment event. */
+        EventArticleRef: {
+            /**
+             * Format: int64
+             * @description The article's id.
+             * @example 12
+             */
+            id: number;
+            /**
+             * @description Its slug.
+             * @example the-river-crossing-reopens
+             */
+            slug: string;
         };
         /** @description The state of the process or its database. */
         Health: {
@@ -1311,6 +1642,73 @@ export interface components {
                  */
                 created_at: string;
                 created_by?: components["schemas"]["StaffRef"] | null;
+            }[];
+            page: components["schemas"]["PageInfo"];
+        };
+        /** @description A page of a list. */
+        Page_DeliveryView: {
+            /** @description The items of this page, in the list's order. */
+            data: {
+                /**
+                 * Format: int64
+                 * @description The delivery's id (the `X-Masthead-Delivery` header).
+                 * @example 17
+                 */
+                id: number;
+                /**
+                 * @description The event's id, shared by its deliveries to every hook (the payload's `id`).
+                 * @example 8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f
+                 */
+                event_id: string;
+                /** @description The event. */
+                event: components["schemas"]["Event"];
+                /**
+                 * @description `pending` (waiting or retrying), `delivered`, or `failed` (attempts used up).
+                 * @example delivered
+                 */
+                status: string;
+                /**
+                 * Format: int32
+                 * @description Attempts so far.
+                 * @example 1
+                 */
+                attempts: number;
+                /**
+                 * Format: date-time
+                 * @description When the next attempt is due (while pending).
+                 * @example 2026-11-25T09:00:02Z
+                 */
+                next_attempt_at: string;
+                /**
+                 * Format: int32
+                 * @description The HTTP status of the last attempt.
+                 * @example 200
+                 */
+                last_status_code?: number | null;
+                /**
+                 * @description Why the last attempt failed to get an answer.
+                 * @example error sending request
+                 */
+                last_error?: string | null;
+                /**
+                 * @description The start of the last answer's body.
+                 * @example ok
+                 */
+                last_response?: string | null;
+                /**
+                 * Format: date-time
+                 * @description When it was delivered.
+                 * @example 2026-11-25T09:00:01Z
+                 */
+                delivered_at?: string | null;
+                /**
+                 * Format: date-time
+                 * @description When the event happened.
+                 * @example 2026-11-25T09:00:00Z
+                 */
+                created_at: string;
+                /** @description The exact JSON body that is signed and posted. */
+                payload: components["schemas"]["WebhookPayload"];
             }[];
             page: components["schemas"]["PageInfo"];
         };
@@ -1598,6 +1996,65 @@ export interface components {
                  * Format: date-time
                  * @description When the user was last changed.
                  * @example 2026-11-25T18:00:00Z
+                 */
+                updated_at: string;
+            }[];
+            page: components["schemas"]["PageInfo"];
+        };
+        /** @description A page of a list. */
+        Page_WebhookView: {
+            /** @description The items of this page, in the list's order. */
+            data: {
+                /**
+                 * Format: int64
+                 * @description The hook's id.
+                 * @example 1
+                 */
+                id: number;
+                /**
+                 * @description Where deliveries are posted.
+                 * @example https://hooks.example.org/masthead
+                 */
+                url: string;
+                /**
+                 * @description The events it receives.
+                 * @example [
+                 *       "article.published",
+                 *       "comment.approved"
+                 *     ]
+                 */
+                events: components["schemas"]["Event"][];
+                /**
+                 * @description Inactive hooks receive nothing.
+                 * @example true
+                 */
+                active: boolean;
+                /**
+                 * @description Whether comment events carry the commenter's e-mail, address, user agent and status
+                 *     (for moderators' tools only).
+                 * @example false
+                 */
+                include_private: boolean;
+                /**
+                 * @description What the hook is for.
+                 * @example Rebuild the static site
+                 */
+                description?: string | null;
+                /**
+                 * @description The signing secret: only in the answer that created or changed it.
+                 * @example whsec_3f1c0e8a9b7d4c2e1f0a9b8c7d6e5f4a
+                 */
+                secret?: string | null;
+                /**
+                 * Format: date-time
+                 * @description When the hook was created.
+                 * @example 2026-11-25T09:00:00Z
+                 */
+                created_at: string;
+                /**
+                 * Format: date-time
+                 * @description When the hook last changed.
+                 * @example 2026-11-25T09:00:00Z
                  */
                 updated_at: string;
             }[];
@@ -2142,6 +2599,41 @@ export interface components {
              */
             disabled?: boolean | null;
         };
+        /** @description Changes to a webhook; absent fields stay as they are. */
+        UpdateWebhook: {
+            /**
+             * @description An http(s) URL.
+             * @example https://hooks.example.org/masthead-v2
+             */
+            url?: string | null;
+            /**
+             * @description Replaces the event list.
+             * @example [
+             *       "article.published"
+             *     ]
+             */
+            events?: string[] | null;
+            /**
+             * @description A new signing secret, 16–256 characters.
+             * @example another-long-random-secret
+             */
+            secret?: string | null;
+            /**
+             * @description Pause or resume deliveries.
+             * @example false
+             */
+            active?: boolean | null;
+            /**
+             * @description Whether comment events carry private data.
+             * @example false
+             */
+            include_private?: boolean | null;
+            /**
+             * @description `null` clears it.
+             * @example Rebuild the static site
+             */
+            description?: string | null;
+        };
         /** @description A user as the API shows it. The password hash is never part of it. */
         UserView: {
             /**
@@ -2177,6 +2669,83 @@ export interface components {
              * Format: date-time
              * @description When the user was last changed.
              * @example 2026-11-25T18:00:00Z
+             */
+            updated_at: string;
+        };
+        /**
+         * @description The body of every delivery. Headers: `X-Masthead-Event`, `X-Masthead-Event-Id`,
+         *     `X-Masthead-Delivery`, and `X-Masthead-Signature: t=<unix seconds>,v1=<hex>` where the hex
+         *     is HMAC-SHA256 keyed with the hook's secret over `<t>.<body>`.
+         */
+        WebhookPayload: {
+            /**
+             * @description The event's id: the same for every hook, and again on a retry (deduplicate on it).
+             * @example 8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f
+             */
+            id: string;
+            /** @description The event. */
+            event: components["schemas"]["Event"];
+            /**
+             * Format: date-time
+             * @description When it happened.
+             * @example 2026-11-25T09:00:00Z
+             */
+            created_at: string;
+            /** @description `ArticleEventData` for `article.*` events, `CommentEventData` for `comment.*`. */
+            data: Record<string, never>;
+        };
+        /** @description A webhook: where events are posted. */
+        WebhookView: {
+            /**
+             * Format: int64
+             * @description The hook's id.
+             * @example 1
+             */
+            id: number;
+            /**
+             * @description Where deliveries are posted.
+             * @example https://hooks.example.org/masthead
+             */
+            url: string;
+            /**
+             * @description The events it receives.
+             * @example [
+             *       "article.published",
+             *       "comment.approved"
+             *     ]
+             */
+            events: components["schemas"]["Event"][];
+            /**
+             * @description Inactive hooks receive nothing.
+             * @example true
+             */
+            active: boolean;
+            /**
+             * @description Whether comment events carry the commenter's e-mail, address, user agent and status
+             *     (for moderators' tools only).
+             * @example false
+             */
+            include_private: boolean;
+            /**
+             * @description What the hook is for.
+             * @example Rebuild the static site
+             */
+            description?: string | null;
+            /**
+             * @description The signing secret: only in the answer that created or changed it.
+             * @example whsec_3f1c0e8a9b7d4c2e1f0a9b8c7d6e5f4a
+             */
+            secret?: string | null;
+            /**
+             * Format: date-time
+             * @description When the hook was created.
+             * @example 2026-11-25T09:00:00Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When the hook last changed.
+             * @example 2026-11-25T09:00:00Z
              */
             updated_at: string;
         };
@@ -3556,6 +4125,210 @@ export interface operations {
             412: components["responses"]["PreconditionFailed"];
         };
     };
+    list_webhooks: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Items per page, 1–100 (default 20).
+                 * @example 20
+                 */
+                limit?: number;
+                /**
+                 * @description `page.next_cursor` of the previous page; omit for the first page.
+                 * @example eyJpZCI6MjB9
+                 */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of webhooks */
+            200: {
+                headers: {
+                    /** @description `<url>; rel="next"` when another page exists */
+                    Link?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_WebhookView"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    create_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateWebhook"];
+            };
+        };
+        responses: {
+            /** @description Created, with its secret */
+            201: {
+                headers: {
+                    /** @description The webhook's URL */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookView"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+        };
+    };
+    get_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The webhook's id
+                 * @example 1
+                 */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The webhook */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookView"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    delete_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The webhook's id
+                 * @example 1
+                 */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    update_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The webhook's id
+                 * @example 1
+                 */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateWebhook"];
+            };
+        };
+        responses: {
+            /** @description The webhook */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookView"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+        };
+    };
+    list_deliveries: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Items per page, 1–100 (default 20).
+                 * @example 20
+                 */
+                limit?: number;
+                /**
+                 * @description `page.next_cursor` of the previous page; omit for the first page.
+                 * @example eyJpZCI6MjB9
+                 */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The webhook's id
+                 * @example 1
+                 */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of deliveries */
+            200: {
+                headers: {
+                    /** @description `<url>; rel="next"` when another page exists */
+                    Link?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_DeliveryView"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
     list_users: {
         parameters: {
             query?: {
@@ -3718,6 +4491,90 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
+        };
+    };
+    site_feed: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 if unchanged */
+                "If-None-Match"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The feed (Atom 1.0) */
+            200: {
+                headers: {
+                    /** @description `public, max-age=60, stale-while-revalidate=300` */
+                    "Cache-Control"?: string;
+                    /** @description Strong validator of the feed */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/atom+xml": string;
+                };
+            };
+            /** @description Not modified since the ETag in `If-None-Match` */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    series_feed: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 if unchanged */
+                "If-None-Match"?: string | null;
+            };
+            path: {
+                /**
+                 * @description The series' current or an old slug
+                 * @example the-bridge-trial
+                 */
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The feed (Atom 1.0) */
+            200: {
+                headers: {
+                    /** @description `public, max-age=60, stale-while-revalidate=300` */
+                    "Cache-Control"?: string;
+                    /** @description Strong validator of the feed */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/atom+xml": string;
+                };
+            };
+            /** @description An old slug: the feed lives at `Location` now */
+            301: {
+                headers: {
+                    /** @description The feed's current URL */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not modified since the ETag in `If-None-Match` */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: components["responses"]["NotFound"];
         };
     };
 }
