@@ -212,9 +212,30 @@ pub struct BenchSeeded {
 }
 
 const BENCH_WORDS: [&str; 24] = [
-    "river", "harbour", "council", "budget", "tram", "school", "library", "bridge", "market",
-    "festival", "election", "hospital", "airport", "museum", "stadium", "factory", "railway",
-    "theatre", "courthouse", "station", "reservoir", "orchard", "observatory", "ferry",
+    "river",
+    "harbour",
+    "council",
+    "budget",
+    "tram",
+    "school",
+    "library",
+    "bridge",
+    "market",
+    "festival",
+    "election",
+    "hospital",
+    "airport",
+    "museum",
+    "stadium",
+    "factory",
+    "railway",
+    "theatre",
+    "courthouse",
+    "station",
+    "reservoir",
+    "orchard",
+    "observatory",
+    "ferry",
 ];
 
 /// A Markdown body of about 5 KB that differs per article, so searches find a few.
@@ -247,7 +268,11 @@ fn bench_body(i: u32) -> String {
 /// 1,000 (or all, if fewer) on `bench-article-1` as a thread, the rest spread over the others.
 /// Rows are written in batches of one transaction each, through the same row writers as the
 /// API (search index, tags, thread paths) but without rendering each body again.
-pub fn seed_bench(conn: &mut DbConn, articles: u32, comments: u32) -> Result<BenchSeeded, ApiError> {
+pub fn seed_bench(
+    conn: &mut DbConn,
+    articles: u32,
+    comments: u32,
+) -> Result<BenchSeeded, ApiError> {
     use crate::db::models::{ArticleWrite, NewCommentRow};
     use crate::db::write_transaction;
     use crate::domain::markdown::{plain_text, render_article};
@@ -273,7 +298,10 @@ pub fn seed_bench(conn: &mut DbConn, articles: u32, comments: u32) -> Result<Ben
                 let at = base + Duration::minutes(i64::from(number));
                 let row = ArticleWrite {
                     slug: format!("bench-article-{number}"),
-                    title: format!("Bench article {number} about the {}", BENCH_WORDS[(number % 24) as usize]),
+                    title: format!(
+                        "Bench article {number} about the {}",
+                        BENCH_WORDS[(number % 24) as usize]
+                    ),
                     subtitle: Some("A generated article for load tests".into()),
                     excerpt: rendered.excerpt.clone(),
                     excerpt_is_custom: false,

@@ -73,8 +73,13 @@ impl Application {
 
 /// Opens the pool, runs pending migrations and settles the token secret.
 pub fn prepare(config: Config) -> Result<AppState, String> {
-    let pool = db::build_pool(&config.database_url, config.db_pool_size)
-        .map_err(|e| format!("cannot open the database {:?}: {e}", config.database_url))?;
+    let statements = Arc::new(db::AtomicU64::new(0));
+    let pool = db::build_counted_pool(
+        &config.database_url,
+        config.db_pool_size,
+        statements.clone(),
+    )
+    .map_err(|e| format!("cannot open the database {:?}: {e}", config.database_url))?;
     let mut conn = pool
         .get()
         .map_err(|e| format!("cannot open the database: {e}"))?;
@@ -95,7 +100,7 @@ pub fn prepare(config: Config) -> Result<AppState, String> {
     drop(conn);
     let ttl = i64::try_from(config.token_ttl.as_secs()).unwrap_or(3600);
     Ok(AppState {
-        db: Db::new(pool),
+        db: Db::new(pool, statements),
         jwt: Arc::new(JwtKeys::new(secret.as_bytes(), ttl)),
         config: Arc::new(config),
     })

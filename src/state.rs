@@ -6,7 +6,7 @@ use actix_web::web;
 
 use crate::auth::jwt::JwtKeys;
 use crate::config::Config;
-use crate::db::{DbConn, Pool};
+use crate::db::{AtomicU64, DbConn, Pool};
 use crate::error::ApiError;
 
 #[derive(Clone)]
@@ -20,15 +20,22 @@ pub struct AppState {
 #[derive(Clone)]
 pub struct Db {
     pool: Pool,
+    statements: Arc<AtomicU64>,
 }
 
 impl Db {
-    pub fn new(pool: Pool) -> Self {
-        Self { pool }
+    /// `statements` is the counter the pool's connections add to (see `db::build_counted_pool`).
+    pub fn new(pool: Pool, statements: Arc<AtomicU64>) -> Self {
+        Self { pool, statements }
     }
 
     pub fn pool(&self) -> &Pool {
         &self.pool
+    }
+
+    /// SQL statements run through this pool so far.
+    pub fn statements(&self) -> u64 {
+        self.statements.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Runs `f` with a pooled connection off the async workers, so a slow query or a password

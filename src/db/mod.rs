@@ -5,7 +5,12 @@ pub mod models;
 pub mod queries;
 pub mod schema;
 
+pub use std::sync::atomic::AtomicU64;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
+
+use diesel::connection::InstrumentationEvent;
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
@@ -50,11 +55,24 @@ PRAGMA temp_store = MEMORY;";
 #[derive(Clone, Debug)]
 pub struct ConnectionManager {
     url: DatabaseUrl,
+    statements: Arc<AtomicU64>,
 }
 
 impl ConnectionManager {
-    pub fn new(url: DatabaseUrl) -> Self {
-        Self { url }
+    /// A manager whose connections add every SQL statement they start to `statements`: a
+    /// measure that does not drift with machine noise, used by tests to catch N+1 queries.
+    pub fn new(url: DatabaseUrl, statements: Arc<AtomicU64>) -> Self {
+        Self { url, statements }
+    }
+
+    fn counted(&self, mut conn: DbConn) -> DbConn {
+        let statements = Arc::clone(&self.statements);
+        conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+            if let InstrumentationEvent::StartQuery { .. } = event {
+                statements.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+        conn
     }
 }
 
@@ -65,14 +83,14 @@ impl ManageConnection for ConnectionManager {
     fn connect(&self) -> Result<DbConn, r2d2::Error> {
         match self.url.backend {
             Backend::Postgres => PgConnection::establish(&self.url.target)
-                .map(DbConn::Pg)
+                .map(|c| self.counted(DbConn::Pg(c)))
                 .map_err(r2d2::Error::ConnectionError),
             Backend::Sqlite => {
                 let mut conn = SqliteConnection::establish(&self.url.target)
                     .map_err(r2d2::Error::ConnectionError)?;
                 conn.batch_execute(SQLITE_PRAGMAS)
                     .map_err(r2d2::Error::QueryError)?;
-                Ok(DbConn::Sqlite(conn))
+                Ok(self.counted(DbConn::Sqlite(conn)))
             }
         }
     }
@@ -89,7 +107,16 @@ impl ManageConnection for ConnectionManager {
 
 /// Builds the pool, failing fast (not after r2d2's 30 s default) when the database is unreachable.
 pub fn build_pool(url: &DatabaseUrl, size: u32) -> Result<Pool, String> {
-    let manager = ConnectionManager::new(url.clone());
+    build_counted_pool(url, size, Arc::default())
+}
+
+/// The same, counting the statements its connections run into `statements`.
+pub fn build_counted_pool(
+    url: &DatabaseUrl,
+    size: u32,
+    statements: Arc<AtomicU64>,
+) -> Result<Pool, String> {
+    let manager = ConnectionManager::new(url.clone(), statements);
     // Surface the real connection error first: r2d2 only reports a timeout.
     manager.connect().map_err(|e| e.to_string())?;
     r2d2::Pool::builder()

@@ -67,7 +67,11 @@ pub struct CreateWebhook {
     #[schema(example = json!(["article.published", "comment.approved"]), min_items = 1)]
     pub events: Vec<String>,
     /// The signing secret, 16–256 characters; made up (and returned once) when absent.
-    #[schema(example = "a-long-random-shared-secret", min_length = 16, max_length = 256)]
+    #[schema(
+        example = "a-long-random-shared-secret",
+        min_length = 16,
+        max_length = 256
+    )]
     pub secret: Option<String>,
     /// Default true.
     #[schema(example = true)]
@@ -91,7 +95,11 @@ pub struct UpdateWebhook {
     #[schema(example = json!(["article.published"]), min_items = 1)]
     pub events: Option<Vec<String>>,
     /// A new signing secret, 16–256 characters.
-    #[schema(example = "another-long-random-secret", min_length = 16, max_length = 256)]
+    #[schema(
+        example = "another-long-random-secret",
+        min_length = 16,
+        max_length = 256
+    )]
     pub secret: Option<String>,
     /// Pause or resume deliveries.
     #[schema(example = false)]

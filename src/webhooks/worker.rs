@@ -59,8 +59,12 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
 
 /// The delay before retry number `attempts` (1-based): base, 2×base, 4×base… at most an hour.
 pub fn backoff_ms(base_ms: u64, attempts: i32) -> u64 {
-    let doublings = u32::try_from(attempts.saturating_sub(1)).unwrap_or(0).min(30);
-    base_ms.saturating_mul(1u64 << doublings).min(MAX_BACKOFF_MS)
+    let doublings = u32::try_from(attempts.saturating_sub(1))
+        .unwrap_or(0)
+        .min(30);
+    base_ms
+        .saturating_mul(1u64 << doublings)
+        .min(MAX_BACKOFF_MS)
 }
 
 async fn deliver(state: &AppState, client: &reqwest::Client, d: Delivery, hook: Webhook) {
@@ -82,7 +86,11 @@ async fn deliver(state: &AppState, client: &reqwest::Client, d: Delivery, hook: 
         Ok(res) => {
             let code = res.status().as_u16();
             let text = res.text().await.unwrap_or_default();
-            (Some(i32::from(code)), None, Some(text.chars().take(RESPONSE_KEPT).collect::<String>()))
+            (
+                Some(i32::from(code)),
+                None,
+                Some(text.chars().take(RESPONSE_KEPT).collect::<String>()),
+            )
         }
         // The error names the host; the URL's path and query (which may carry a token) are
         // left out.

@@ -164,17 +164,18 @@ async fn seed_demo_fills_an_empty_database_once_with_data_a_frontend_can_use() {
     // One title is not in Latin script, and its slug is plain ASCII.
     let non_latin = articles
         .iter()
-        .find(|a| a["title"].as_str().unwrap().chars().any(|c| c as u32 > 0x24F))
+        .find(|a| {
+            a["title"]
+                .as_str()
+                .unwrap()
+                .chars()
+                .any(|c| c as u32 > 0x24F)
+        })
         .expect("an article with a non-Latin title");
     assert!(non_latin["slug"].as_str().unwrap().is_ascii());
 
     // A series links them, with part-N-of-M navigation.
-    let series: serde_json::Value = app
-        .get("/api/v1/series", None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let series: serde_json::Value = app.get("/api/v1/series", None).await.json().await.unwrap();
     let slug = series["data"][0]["slug"].as_str().unwrap().to_string();
     let one: serde_json::Value = app
         .get(&format!("/api/v1/series/{slug}"), None)

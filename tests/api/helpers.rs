@@ -121,6 +121,32 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Config)) -> TestApp {
     }
 }
 
+/// Like `spawn_app_with`, and also returns the server's handle: `handle.stop(true).await` stops
+/// the server and, with it, the webhook worker (as SIGTERM does).
+pub async fn spawn_stoppable_app_with(
+    customize: impl FnOnce(&mut Config),
+) -> (TestApp, actix_web::dev::ServerHandle) {
+    let (db, url) = TestDb::create();
+    let mut config = test_config(url);
+    customize(&mut config);
+    let app = Application::build(config).expect("application builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state.clone();
+    let handle = app.handle();
+    tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let app = TestApp {
+        address,
+        client,
+        state,
+        _db: db,
+    };
+    (app, handle)
+}
+
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)

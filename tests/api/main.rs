@@ -12,4 +12,7 @@ mod helpers;
 mod operations;
 mod schema;
 mod series;
+mod spec_quality;
+mod statements;
 mod users;
+mod webhooks;

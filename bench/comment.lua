@@ -1,0 +1,14 @@
+-- POST a comment with a body no one posted before, on a random article.
+local articles = tonumber(os.getenv("BENCH_ARTICLES") or "1000")
+local n = 0
+local thread = 0
+setup = function(t) thread = thread + 1; t:set("id", thread) end
+init = function() math.randomseed(os.time() + (id or 0)) end
+request = function()
+  n = n + 1
+  local body = string.format(
+    '{"author_name":"Load test","author_email":"load%d@example.org","body":"Bench comment %d-%d-%d"}',
+    n % 1000, id or 0, n, math.random(1, 1e9))
+  return wrk.format("POST", "/api/v1/articles/bench-article-" .. math.random(1, articles) .. "/comments",
+    {["Content-Type"] = "application/json"}, body)
+end
