@@ -63,13 +63,23 @@ export MASTHEAD_LOG_FORMAT=text RUST_LOG=${RUST_LOG:-info}
 # have their own integration tests (tests/api/comments.rs, tests/api/auth.rs).
 export MASTHEAD_COMMENT_RATE=0               # 0 turns the comment limit off
 export MASTHEAD_LOGIN_MAX_FAILURES=1000000   # the largest value the server accepts
+# The fuzzer creates webhooks with URLs it makes up, and publishing articles queues deliveries to
+# them. Nothing may leave this machine: the delivery worker first looks for due deliveries after
+# one poll interval, set here to the longest allowed (an hour, far past the run's end), and any
+# request it might still make goes to a closed port on loopback through the server's proxy
+# variables (its HTTP client honours them). Deliveries have their own tests
+# (tests/api/webhooks.rs).
+export MASTHEAD_WEBHOOK_POLL_MS=3600000
+NOWHERE=http://127.0.0.1:9
 
 ADMIN_PASSWORD="schemathesis admin passphrase"
 "$BIN" seed-demo >/dev/null # articles, a series and comments, so slugs and ids exist
 MASTHEAD_PASSWORD=$ADMIN_PASSWORD "$BIN" user add st-admin --role admin >"$WORK/user.txt"
 ADMIN_ID=$(sed -n 's/.*(id \([0-9]*\)).*/\1/p' "$WORK/user.txt")
 
-"$BIN" serve >"$WORK/server.log" 2>&1 &
+env -u NO_PROXY -u no_proxy HTTP_PROXY=$NOWHERE HTTPS_PROXY=$NOWHERE ALL_PROXY=$NOWHERE \
+    http_proxy=$NOWHERE https_proxy=$NOWHERE all_proxy=$NOWHERE \
+    "$BIN" serve >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 PORT=
 for _ in $(seq 1 100); do

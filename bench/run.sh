@@ -77,7 +77,8 @@ done
 DEEP="/api/v1/articles${cursor:+?cursor=$cursor}"
 
 run() { # name, path or script
-    local name=$1 target=$2 script=$WORK/$name.lua url
+    local name=$1 target=$2
+    local script="$WORK/$name.lua" url
     if [ -f "bench/$target" ]; then
         cat "bench/$target" bench/report.lua >"$script"; url=$BASE
     else

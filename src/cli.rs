@@ -1,4 +1,5 @@
-//! The command line: `serve` (default), `migrate`, `user add`, `seed-demo`, `seed-bench`, `openapi`.
+//! The command line: `serve` (default), `migrate`, `user add`, `seed-demo`, `seed-bench`,
+//! `export`, `import`, `backup`, `openapi`.
 
 use std::io::{BufRead, IsTerminal};
 
@@ -40,6 +41,22 @@ pub enum Command {
         /// Comments; the first 1,000 form the thread of bench-article-1.
         #[arg(long, default_value_t = 10000)]
         comments: u32,
+    },
+    /// Write the whole database (users with password hashes, articles with revisions and old
+    /// slugs, series, comments with their moderation log, webhooks) as versioned JSON Lines.
+    Export {
+        /// The file to create (refused if it exists); stdout when absent.
+        file: Option<std::path::PathBuf>,
+    },
+    /// Load an export into an empty database of either backend, all or nothing.
+    Import {
+        /// The export file, or `-` for stdin.
+        file: String,
+    },
+    /// Copy a live SQLite database to PATH, consistently, while the server runs.
+    Backup {
+        /// The copy to create (refused if it exists).
+        path: std::path::PathBuf,
     },
 }
 
@@ -151,6 +168,9 @@ pub async fn run(cli: Cli, config: Config) -> Result<(), String> {
             );
             Ok(())
         }
+        Command::Export { file } => crate::transfer::run_export(&config, file.as_deref()),
+        Command::Import { file } => crate::transfer::run_import(&config, &file),
+        Command::Backup { path } => crate::transfer::run_backup(&config, &path),
         Command::Openapi => {
             let doc = crate::openapi::document()
                 .to_pretty_json()

@@ -93,6 +93,10 @@ pub struct Config {
     pub bind: SocketAddr,
     /// `None`: a random secret is generated once and kept in the database.
     pub jwt_secret: Option<Secret>,
+    /// The secret before a rotation: still verifies tokens (never signs) until
+    /// `jwt_previous_until` (unix seconds), if set.
+    pub jwt_previous_secret: Option<Secret>,
+    pub jwt_previous_until: Option<i64>,
     pub token_ttl: Duration,
     pub cors_origins: CorsOrigins,
     pub public_url: Option<String>,
@@ -176,6 +180,27 @@ impl Config {
             Some(raw) => Some(Secret::new(raw)),
             None => None,
         };
+        let jwt_previous_secret = match get("MASTHEAD_JWT_PREVIOUS_SECRET") {
+            Some(raw) if raw.len() < 32 => {
+                return Err(ConfigError {
+                    variable: "MASTHEAD_JWT_PREVIOUS_SECRET",
+                    message: "must be at least 32 bytes long".into(),
+                })
+            }
+            Some(raw) => Some(Secret::new(raw)),
+            None => None,
+        };
+        let jwt_previous_until = match get("MASTHEAD_JWT_PREVIOUS_UNTIL") {
+            None => None,
+            Some(raw) => Some(
+                chrono::DateTime::parse_from_rfc3339(raw.trim())
+                    .map_err(|_| ConfigError {
+                        variable: "MASTHEAD_JWT_PREVIOUS_UNTIL",
+                        message: format!("{raw:?} is not an RFC 3339 time"),
+                    })?
+                    .timestamp(),
+            ),
+        };
         let token_ttl_secs = number(&get, "MASTHEAD_TOKEN_TTL_SECS", 3600, 60, 31 * 24 * 3600)?;
         let cors_origins = match get("MASTHEAD_CORS_ORIGINS") {
             None => CorsOrigins::None,
@@ -228,6 +253,8 @@ impl Config {
             database_url,
             bind,
             jwt_secret,
+            jwt_previous_secret,
+            jwt_previous_until,
             token_ttl: Duration::from_secs(token_ttl_secs.into()),
             cors_origins,
             public_url,

@@ -12,4 +12,5 @@ pub mod seed;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod transfer;
 pub mod webhooks;

@@ -135,6 +135,7 @@ const DESCRIPTION: &str = include_str!("openapi_description.md");
         description = DESCRIPTION,
         license(name = "MIT", identifier = "MIT"),
     ),
+    servers((url = "/", description = "The server that serves this document; every path carries its own prefix")),
     paths(
         routes::health::healthz,
         routes::health::readyz,
@@ -193,7 +194,7 @@ const DESCRIPTION: &str = include_str!("openapi_description.md");
             ServiceUnavailable, ValidationFailed
         )
     ),
-    modifiers(&BearerScheme),
+    modifiers(&BearerScheme, &PageItemsByReference),
     tags(
         (name = "operations", description = "Health checks for load balancers and orchestrators"),
         (name = "auth", description = "Logging in and the current user"),
@@ -225,6 +226,37 @@ impl Modify for BearerScheme {
                     .build(),
             ),
         );
+    }
+}
+
+/// Lists (`Page<T>`) name their item type instead of repeating it inline: utoipa composes a
+/// generic's argument in place, which leaves `ArticleSummary` and the like defined but unused,
+/// and gives generated clients an anonymous item type.
+struct PageItemsByReference;
+
+impl Modify for PageItemsByReference {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::{ArrayItems, Schema};
+        use utoipa::openapi::{Ref, RefOr};
+        let Some(components) = openapi.components.as_mut() else {
+            return;
+        };
+        let names: Vec<String> = components.schemas.keys().cloned().collect();
+        for (name, schema) in components.schemas.iter_mut() {
+            let Some(item) = name.strip_prefix("Page_") else {
+                continue;
+            };
+            if !names.iter().any(|n| n == item) {
+                continue;
+            }
+            let RefOr::T(Schema::Object(page)) = schema else {
+                continue;
+            };
+            if let Some(RefOr::T(Schema::Array(data))) = page.properties.get_mut("data") {
+                data.items =
+                    ArrayItems::RefOrSchema(Box::new(RefOr::Ref(Ref::from_schema_name(item))));
+            }
+        }
     }
 }
 

@@ -101,7 +101,15 @@ pub fn prepare(config: Config) -> Result<AppState, String> {
     let ttl = i64::try_from(config.token_ttl.as_secs()).unwrap_or(3600);
     Ok(AppState {
         db: Db::new(pool, statements),
-        jwt: Arc::new(JwtKeys::new(secret.as_bytes(), ttl)),
+        jwt: Arc::new({
+            let keys = JwtKeys::new(secret.as_bytes(), ttl);
+            match &config.jwt_previous_secret {
+                Some(previous) => {
+                    keys.with_previous(previous.expose().as_bytes(), config.jwt_previous_until)
+                }
+                None => keys,
+            }
+        }),
         config: Arc::new(config),
     })
 }

@@ -19,6 +19,8 @@ pub struct Claims {
 pub struct JwtKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
+    /// The secret before a rotation, still accepted (never used to sign) until `.1`, if set.
+    previous: Option<(DecodingKey, Option<i64>)>,
     validation: Validation,
     ttl_secs: i64,
 }
@@ -33,9 +35,18 @@ impl JwtKeys {
         Self {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
+            previous: None,
             validation,
             ttl_secs,
         }
+    }
+
+    /// Also accepts tokens signed with `secret`, the one in use before a rotation, until
+    /// `until` (unix seconds) when given: tokens already handed out stay valid while every
+    /// instance moves to the new secret.
+    pub fn with_previous(mut self, secret: &[u8], until: Option<i64>) -> Self {
+        self.previous = Some((DecodingKey::from_secret(secret), until));
+        self
     }
 
     pub fn ttl_secs(&self) -> i64 {
@@ -57,7 +68,15 @@ impl JwtKeys {
     /// The claims of a valid token, or `None` for anything else (bad signature, expired,
     /// wrong algorithm, malformed).
     pub fn verify(&self, token: &str) -> Option<Claims> {
-        let data = decode::<Claims>(token, &self.decoding, &self.validation).ok()?;
+        let data = decode::<Claims>(token, &self.decoding, &self.validation)
+            .ok()
+            .or_else(|| {
+                let (key, until) = self.previous.as_ref()?;
+                if until.is_some_and(|u| Utc::now().timestamp() >= u) {
+                    return None;
+                }
+                decode::<Claims>(token, key, &self.validation).ok()
+            })?;
         if data.claims.iat > Utc::now().timestamp() + self.validation.leeway as i64 {
             return None;
         }
@@ -79,6 +98,21 @@ mod tests {
         let token = keys.issue(7, 3).unwrap();
         let claims = keys.verify(&token).unwrap();
         assert_eq!((claims.sub.as_str(), claims.ver), ("7", 3));
+    }
+
+    #[test]
+    fn a_previous_secret_verifies_during_its_grace_period_only() {
+        let old = JwtKeys::new(b"the-old-secret-the-old-secret-xx", 60);
+        let token = old.issue(7, 0).unwrap();
+        let now = Utc::now().timestamp();
+        let rotated = JwtKeys::new(SECRET, 60)
+            .with_previous(b"the-old-secret-the-old-secret-xx", Some(now + 60));
+        assert!(rotated.verify(&token).is_some());
+        let expired = JwtKeys::new(SECRET, 60)
+            .with_previous(b"the-old-secret-the-old-secret-xx", Some(now - 1));
+        assert!(expired.verify(&token).is_none());
+        // New tokens are signed with the new secret only.
+        assert!(old.verify(&rotated.issue(7, 0).unwrap()).is_none());
     }
 
     #[test]

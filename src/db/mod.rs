@@ -43,8 +43,8 @@ pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migration
 
 /// SQLite settings applied to every pooled connection. WAL lets readers run beside the single
 /// writer; the busy timeout makes writers queue instead of failing with "database is locked".
-const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL;
-PRAGMA busy_timeout = 10000;
+const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 10000;
+PRAGMA journal_mode = WAL;
 PRAGMA foreign_keys = ON;
 PRAGMA synchronous = NORMAL;
 PRAGMA cache_size = -16000;
@@ -133,10 +133,18 @@ pub fn build_counted_pool(
 pub fn run_migrations(conn: &mut DbConn) -> Result<usize, String> {
     const MIGRATION_LOCK: i64 = 0x6d61_7374_6865_6164; // "masthead"
     match conn {
-        DbConn::Sqlite(c) => c
-            .run_pending_migrations(SQLITE_MIGRATIONS)
-            .map(|v| v.len())
-            .map_err(|e| e.to_string()),
+        // One writer at a time: the whole run holds the write lock (BEGIN IMMEDIATE waits for
+        // it), so instances starting at once migrate one after the other, the later ones
+        // finding nothing to do.
+        DbConn::Sqlite(_) => write_transaction(conn, |conn| {
+            let DbConn::Sqlite(c) = conn else {
+                unreachable!("the variant of a connection never changes")
+            };
+            c.run_pending_migrations(SQLITE_MIGRATIONS)
+                .map(|v| v.len())
+                .map_err(|e| MigrationError(e.to_string()))
+        })
+        .map_err(|e| e.0),
         DbConn::Pg(c) => {
             c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
                 .map_err(|e| e.to_string())?;
@@ -151,6 +159,15 @@ pub fn run_migrations(conn: &mut DbConn) -> Result<usize, String> {
             unlock?;
             Ok(ran)
         }
+    }
+}
+
+/// A migration failure, carried through a transaction.
+struct MigrationError(String);
+
+impl From<diesel::result::Error> for MigrationError {
+    fn from(e: diesel::result::Error) -> Self {
+        MigrationError(e.to_string())
     }
 }
 

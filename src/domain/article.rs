@@ -23,6 +23,7 @@ pub const LANGUAGE_MAX: usize = 35;
 /// Where an article is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[schema(example = "published")]
 pub enum Status {
     /// Being written; only staff see it.
     Draft,

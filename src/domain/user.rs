@@ -11,6 +11,7 @@ use super::char_len;
 /// What a user may do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[schema(example = "editor")]
 pub enum Role {
     /// Everything, including user management.
     Admin,

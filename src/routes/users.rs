@@ -214,6 +214,8 @@ pub fn create(
 }
 
 /// Get a user.
+///
+/// One user by id (admin only), without its password hash.
 #[utoipa::path(
     get,
     path = "/api/v1/users/{id}",

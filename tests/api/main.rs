@@ -9,6 +9,7 @@ mod docs;
 mod errors;
 mod feeds;
 mod helpers;
+mod instances;
 mod operations;
 mod schema;
 mod series;

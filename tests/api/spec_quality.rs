@@ -42,7 +42,8 @@ fn resolve<'a>(doc: &'a Value, node: &'a Value) -> &'a Value {
 }
 
 fn non_empty_str(v: Option<&Value>) -> bool {
-    v.and_then(Value::as_str).is_some_and(|s| !s.trim().is_empty())
+    v.and_then(Value::as_str)
+        .is_some_and(|s| !s.trim().is_empty())
 }
 
 fn members(schema: &Value) -> impl Iterator<Item = &Value> {
@@ -158,7 +159,10 @@ fn every_operation_has_an_id_summary_description_tag_and_security() {
         {
             let param = resolve(&doc, param);
             if !non_empty_str(param.get("description")) {
-                problems.push(format!("{name}: parameter {} has no description", param["name"]));
+                problems.push(format!(
+                    "{name}: parameter {} has no description",
+                    param["name"]
+                ));
             }
         }
     }

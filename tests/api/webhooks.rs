@@ -1793,14 +1793,17 @@ async fn two_instances_on_one_database_post_each_event_exactly_once() {
             id(&body)
         });
     }
+    let t0 = Instant::now();
     let mut article_ids = HashSet::new();
     while let Some(done) = tasks.join_next().await {
         article_ids.insert(done.unwrap());
     }
     assert_eq!(article_ids.len(), EVENTS);
+    eprintln!("created {:?}", t0.elapsed());
 
     let log = settled(&n.app, &n.admin, id(&hook), EVENTS).await;
     let got = rx.wait_for("/shared", EVENTS).await;
+    eprintln!("delivered {:?}", t0.elapsed());
     // Long enough for a duplicate claim to show.
     tokio::time::sleep(StdDuration::from_millis(300)).await;
     let got_after = rx.at("/shared");

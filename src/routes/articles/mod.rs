@@ -233,11 +233,11 @@ pub async fn list_articles(
 /// otherwise); editors and admins see every status. An old slug answers 301 to the current one.
 #[utoipa::path(
     get,
-    path = "/api/v1/articles/{slug}",
+    path = "/api/v1/articles/{article}",
     tag = "articles",
     operation_id = "get_article",
     params(
-        ("slug" = String, Path, description = "The article's current or an old slug", example = "the-river-crossing-reopens"),
+        ("article" = String, Path, description = "The article's current or an old slug (this path takes the article's id for `PATCH` and `DELETE`)", example = "the-river-crossing-reopens"),
         ("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier answer: 304 if unchanged"),
     ),
     security((), ("bearer" = [])),
@@ -366,11 +366,11 @@ pub async fn create_article(
 /// available as a revision. A new slug keeps the old one redirecting.
 #[utoipa::path(
     patch,
-    path = "/api/v1/articles/{id}",
+    path = "/api/v1/articles/{article}",
     tag = "articles",
     operation_id = "update_article",
     params(
-        ("id" = i64, Path, description = "The article's id", example = 12),
+        ("article" = i64, Path, description = "The article's id (`GET` takes its slug)", example = 12),
         ("If-Match" = String, Header, description = "The article's current ETag"),
     ),
     request_body = UpdateArticle,
@@ -418,11 +418,11 @@ pub async fn update_article(
 /// old slugs go with it.
 #[utoipa::path(
     delete,
-    path = "/api/v1/articles/{id}",
+    path = "/api/v1/articles/{article}",
     tag = "articles",
     operation_id = "delete_article",
     params(
-        ("id" = i64, Path, description = "The article's id", example = 12),
+        ("article" = i64, Path, description = "The article's id (`GET` takes its slug)", example = 12),
         ("If-Match" = String, Header, description = "The article's current ETag"),
     ),
     security(("bearer" = [])),

@@ -556,6 +556,9 @@ pub async fn add_block(
 }
 
 /// Remove a blocklist entry.
+///
+/// Deletes the entry at once: new comments that matched it are no longer filed as spam. Comments
+/// it already filed stay where they are.
 #[utoipa::path(
     delete,
     path = "/api/v1/comments/blocklist/{id}",

@@ -101,11 +101,11 @@ pub async fn list_series(
 /// among themselves; editors and admins see every article. An old slug answers 301.
 #[utoipa::path(
     get,
-    path = "/api/v1/series/{slug}",
+    path = "/api/v1/series/{series}",
     tag = "series",
     operation_id = "get_series",
     params(
-        ("slug" = String, Path, description = "The series' current or an old slug", example = "the-bridge-trial"),
+        ("series" = String, Path, description = "The series' current or an old slug (this path takes the series id for `PATCH` and `DELETE`)", example = "the-bridge-trial"),
         ("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier answer: 304 if unchanged"),
     ),
     security((), ("bearer" = [])),
@@ -205,11 +205,11 @@ pub async fn create_series(
 /// when it is stale; the series is then untouched). A new slug keeps the old one redirecting.
 #[utoipa::path(
     patch,
-    path = "/api/v1/series/{id}",
+    path = "/api/v1/series/{series}",
     tag = "series",
     operation_id = "update_series",
     params(
-        ("id" = i64, Path, description = "The series id", example = 3),
+        ("series" = i64, Path, description = "The series id (`GET` takes its slug)", example = 3),
         ("If-Match" = String, Header, description = "The series' current ETag"),
     ),
     request_body = UpdateSeries,
@@ -254,11 +254,11 @@ pub async fn update_series(
 /// its old slugs go.
 #[utoipa::path(
     delete,
-    path = "/api/v1/series/{id}",
+    path = "/api/v1/series/{series}",
     tag = "series",
     operation_id = "delete_series",
     params(
-        ("id" = i64, Path, description = "The series id", example = 3),
+        ("series" = i64, Path, description = "The series id (`GET` takes its slug)", example = 3),
         ("If-Match" = String, Header, description = "The series' current ETag"),
     ),
     security(("bearer" = [])),
