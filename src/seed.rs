@@ -389,6 +389,8 @@ pub fn seed_bench(
                         body_markdown: text.clone(),
                         body_html: html.clone(),
                         status: if n % 10 == 9 { "pending" } else { "approved" }.into(),
+                        // Replies only answer approved top-level comments.
+                        visible: n % 10 != 9,
                         ip_address: Some(format!("198.51.100.{}", n % 250)),
                         user_agent: Some("seed-bench".into()),
                         duplicate_key: crate::domain::comment::duplicate_key(&email, &text),

@@ -131,6 +131,7 @@ fn serve(listener: TcpListener, state: AppState) -> Result<Server, String> {
                     "No resource exists at this path.",
                 ))
             }))
+            .wrap(from_fn(routes::middleware::refuse_nul))
             .wrap(ErrorHandlers::new().default_handler(problemize))
             .wrap(
                 DefaultHeaders::new()

@@ -4,6 +4,7 @@
 //! a longer soak.
 
 use std::collections::HashSet;
+use std::io::Write as _;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -44,15 +45,21 @@ fn check<S: Strategy>(
         test(value)
     });
     match result {
-        Ok(()) => eprintln!(
+        // Straight to the process's stderr, past the test harness's capture, so CI logs show
+        // how much was run even when everything passes.
+        Ok(()) => report(&format!(
             "property {name}: {} cases run, all passed",
             ran.load(Ordering::Relaxed)
-        ),
+        )),
         Err(TestError::Fail(why, value)) => {
             panic!("property {name} failed: {why}\nminimal input: {value:#?}")
         }
         Err(TestError::Abort(why)) => panic!("property {name} aborted: {why}"),
     }
+}
+
+fn report(line: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -62,11 +69,77 @@ fn check<S: Strategy>(
 /// Characters that exercise transliteration and separators: Kazakh and Russian Cyrillic, Greek,
 /// CJK, accents (precomposed and combining), every kind of quote, joiners, emoji, controls.
 const INTERESTING_CHARS: &[char] = &[
-    'a', 'Z', '0', '9', '-', '_', ' ', '\t', '\n', '\0', '\u{7f}', '.', '/', '\\', '%', '#', '?',
-    'Қ', 'қ', 'Ә', 'ә', 'Ү', 'І', 'Ж', 'ъ', 'ь', 'Ё', 'Ω', 'ά', '北', 'タ', 'ß', 'Ø', 'ł',
-    '\u{301}', '\u{300}', '\u{200D}', '\u{200B}', '\u{FE0F}', '\u{FEFF}', '\u{202E}', '\'', '"',
-    '`', '«', '»', '‘', '’', '“', '”', '„', '′', '‹', '›', '＂', '＇', 'ʻ', '🎉', '🚀', '€', '™',
-    '½', '²', 'Ⅻ', '①', 'ﬁ', 'İ', 'ǅ', '\u{10FFFF}', '\u{E000}', '\u{FFFD}',
+    'a',
+    'Z',
+    '0',
+    '9',
+    '-',
+    '_',
+    ' ',
+    '\t',
+    '\n',
+    '\0',
+    '\u{7f}',
+    '.',
+    '/',
+    '\\',
+    '%',
+    '#',
+    '?',
+    'Қ',
+    'қ',
+    'Ә',
+    'ә',
+    'Ү',
+    'І',
+    'Ж',
+    'ъ',
+    'ь',
+    'Ё',
+    'Ω',
+    'ά',
+    '北',
+    'タ',
+    'ß',
+    'Ø',
+    'ł',
+    '\u{301}',
+    '\u{300}',
+    '\u{200D}',
+    '\u{200B}',
+    '\u{FE0F}',
+    '\u{FEFF}',
+    '\u{202E}',
+    '\'',
+    '"',
+    '`',
+    '«',
+    '»',
+    '‘',
+    '’',
+    '“',
+    '”',
+    '„',
+    '′',
+    '‹',
+    '›',
+    '＂',
+    '＇',
+    'ʻ',
+    '🎉',
+    '🚀',
+    '€',
+    '™',
+    '½',
+    '²',
+    'Ⅻ',
+    '①',
+    'ﬁ',
+    'İ',
+    'ǅ',
+    '\u{10FFFF}',
+    '\u{E000}',
+    '\u{FFFD}',
 ];
 
 fn interesting_string(max: usize) -> impl Strategy<Value = String> {
@@ -290,9 +363,7 @@ fn start_tags(html: &str) -> Result<Vec<TagToken>, String> {
             }
             let name_start = i;
             i += 1; // an attribute name may start with `=`
-            while i < bytes.len()
-                && !is_space(bytes[i])
-                && !matches!(bytes[i], b'/' | b'>' | b'=')
+            while i < bytes.len() && !is_space(bytes[i]) && !matches!(bytes[i], b'/' | b'>' | b'=')
             {
                 i += 1;
             }
@@ -405,10 +476,36 @@ fn url_scheme(value: &str) -> Option<String> {
 }
 
 const DANGEROUS_TAGS: &[&str] = &[
-    "script", "style", "iframe", "frame", "frameset", "object", "embed", "applet", "svg", "math",
-    "base", "link", "meta", "form", "input", "button", "select", "textarea", "template",
-    "noscript", "xmp", "plaintext", "title", "marquee", "video", "audio", "source", "body",
-    "html", "head",
+    "script",
+    "style",
+    "iframe",
+    "frame",
+    "frameset",
+    "object",
+    "embed",
+    "applet",
+    "svg",
+    "math",
+    "base",
+    "link",
+    "meta",
+    "form",
+    "input",
+    "button",
+    "select",
+    "textarea",
+    "template",
+    "noscript",
+    "xmp",
+    "plaintext",
+    "title",
+    "marquee",
+    "video",
+    "audio",
+    "source",
+    "body",
+    "html",
+    "head",
 ];
 
 const URL_ATTRIBUTES: &[&str] = &[
@@ -451,7 +548,10 @@ fn assert_safe_html(input: &str, html: &str) -> Result<(), TestCaseError> {
                 tag.name
             );
             prop_assert!(
-                !matches!(name.as_str(), "style" | "srcdoc" | "formaction" | "xlink:href"),
+                !matches!(
+                    name.as_str(),
+                    "style" | "srcdoc" | "formaction" | "xlink:href"
+                ),
                 "attribute {name} on <{}> from {input:?}: {html}",
                 tag.name
             );
@@ -566,7 +666,10 @@ fn suffixed_slugs_stay_valid() {
         (any_text(300), 2u32..=u32::MAX),
         |(base, n)| {
             let slug = with_suffix(&base, n);
-            prop_assert!(is_slug_shaped(&slug), "with_suffix({base:?}, {n}) = {slug:?}");
+            prop_assert!(
+                is_slug_shaped(&slug),
+                "with_suffix({base:?}, {n}) = {slug:?}"
+            );
             prop_assert!(slug.len() <= MAX_SLUG_LEN);
             let suffix = format!("-{n}");
             prop_assert!(slug == n.to_string() || slug.ends_with(&suffix));
@@ -610,9 +713,12 @@ fn rendering_arbitrary_text_is_safe() {
 
 #[test]
 fn rendering_hostile_markdown_and_html_is_safe() {
-    check("render hostile mixes", 3000, hostile_markdown(), |markdown| {
-        assert_both_renderers_safe(&markdown)
-    });
+    check(
+        "render hostile mixes",
+        3000,
+        hostile_markdown(),
+        |markdown| assert_both_renderers_safe(&markdown),
+    );
 }
 
 #[test]
@@ -680,7 +786,7 @@ fn the_sanitiser_checker_catches_what_it_must() {
             "checker flagged {good}"
         );
     }
-    eprintln!("property sanitiser checker: 19 fixed cases run, all passed");
+    report("property sanitiser checker: 19 fixed cases run, all passed");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -768,7 +874,10 @@ fn issued_cursors_decode_to_what_was_encoded() {
         let c = encode_cursor(&(id, path.clone()));
         prop_assert_eq!(decode_cursor::<(i64, String)>(&c), Some((id, path.clone())));
         let t = encode_cursor(&ThreadCursor { p: path.clone() });
-        prop_assert_eq!(decode_cursor::<ThreadCursor>(&t), Some(ThreadCursor { p: path }));
+        prop_assert_eq!(
+            decode_cursor::<ThreadCursor>(&t),
+            Some(ThreadCursor { p: path })
+        );
         prop_assert_eq!(decode_cursor::<i32>(&encode_cursor(&small)), Some(small));
         Ok(())
     });

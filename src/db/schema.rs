@@ -137,6 +137,7 @@ diesel::table! {
         body_markdown -> Text,
         body_html -> Text,
         status -> Text,
+        visible -> Bool,
         ip_address -> Nullable<Text>,
         user_agent -> Nullable<Text>,
         duplicate_key -> Text,

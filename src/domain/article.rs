@@ -133,7 +133,7 @@ pub fn http_url(raw: Option<&str>) -> Result<Option<String>, String> {
         .strip_prefix("https://")
         .or_else(|| lower.strip_prefix("http://"));
     let ok = rest.is_some_and(|r| !r.is_empty() && !r.starts_with('/'))
-        && u.len() <= URL_MAX
+        && char_len(u) <= URL_MAX
         && !u
             .chars()
             .any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '<' || c == '>');

@@ -9,7 +9,7 @@ use crate::auth::{password, Authenticated};
 use crate::config::LOGIN_WINDOW;
 use crate::db::queries::{self, now};
 use crate::domain::user::{Role, PASSWORD_MAX, USERNAME_MAX};
-use crate::domain::Violations;
+use crate::domain::{char_len, Violations};
 use crate::error::ApiError;
 use crate::routes::extract::ApiJson;
 use crate::routes::users::UserView;
@@ -20,13 +20,14 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct TokenRequest {
     /// The login name.
-    #[schema(example = "admin", min_length = 1, max_length = 64)]
+    #[schema(example = "admin", min_length = 1, max_length = 64, pattern = "^[^\\x00]*$")]
     pub username: String,
     /// The password.
     #[schema(
         example = "correct horse battery staple",
         min_length = 1,
-        max_length = 1024
+        max_length = 1024,
+        pattern = "^[^\\x00]*$"
     )]
     pub password: String,
 }
@@ -76,7 +77,7 @@ pub async fn create_token(
     ApiJson(body): ApiJson<TokenRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let mut v = Violations::new();
-    if body.username.is_empty() || body.username.len() > USERNAME_MAX {
+    if body.username.is_empty() || char_len(&body.username) > USERNAME_MAX {
         v.add("username", format!("must be 1–{USERNAME_MAX} characters"));
     }
     if body.password.is_empty() || body.password.chars().count() > PASSWORD_MAX {

@@ -69,8 +69,21 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     // Syntax first, so malformed JSON is a 400 even where its start already has the wrong shape.
-    serde_json::from_slice::<serde::de::IgnoredAny>(bytes)
+    let value = serde_json::from_slice::<serde_json::Value>(bytes)
         .map_err(|e| ApiError::BadRequest(format!("The request body is not valid JSON: {e}.")))?;
+    // PostgreSQL cannot store U+0000 in text: refuse it in every string, on both backends alike.
+    let mut nul = Vec::new();
+    strings_with_nul(&value, ".", &mut nul);
+    if !nul.is_empty() {
+        return Err(ApiError::Validation(
+            nul.into_iter()
+                .map(|field| FieldError {
+                    field,
+                    message: "must not contain NUL (U+0000) characters".into(),
+                })
+                .collect(),
+        ));
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
@@ -85,12 +98,92 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                 };
                 ApiError::Validation(vec![FieldError { field, message }])
             }
-            _ => ApiError::BadRequest(format!("The request body is not valid JSON: {inner}.")),
+            // The syntax pass above accepted the document, so this is its shape: serde_json
+            // reports an enum given a number or an array as a syntax error ("expected value").
+            _ => ApiError::Validation(vec![FieldError {
+                field: if path == "." { "body".into() } else { path },
+                message: "has the wrong type".into(),
+            }]),
         }
     })?;
     de.end()
         .map_err(|e| ApiError::BadRequest(format!("The request body is not valid JSON: {e}.")))?;
     Ok(value)
+}
+
+/// Collects the paths (`title`, `tags[2]`, `body` for a bare string) of strings holding NUL.
+fn strings_with_nul(value: &serde_json::Value, path: &str, out: &mut Vec<String>) {
+    use serde_json::Value;
+    match value {
+        Value::String(s) if s.contains('\0') => {
+            out.push(if path == "." { "body".into() } else { path.into() })
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let here = format!("{}[{i}]", if path == "." { "" } else { path });
+                strings_with_nul(item, &here, out);
+            }
+        }
+        Value::Object(fields) => {
+            for (key, item) in fields {
+                strings_with_nul(item, &join_path(path, key), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Whole numbers for `i64` fields of request bodies. JSON Schema counts `12.0` as an integer,
+/// and so does the published document: `12.0` is accepted as 12, while `12.5` is still refused.
+pub mod whole {
+    use serde::de::{Deserializer, Error, Visitor};
+    use serde::Deserialize;
+
+    /// One whole number, the value of a `#[serde(deserialize_with)]` newtype.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct Whole(pub i64);
+
+    impl<'de> Deserialize<'de> for Whole {
+        fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+            struct V;
+            impl Visitor<'_> for V {
+                type Value = Whole;
+                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                    f.write_str("an integer")
+                }
+                fn visit_i64<E: Error>(self, v: i64) -> Result<Whole, E> {
+                    Ok(Whole(v))
+                }
+                fn visit_u64<E: Error>(self, v: u64) -> Result<Whole, E> {
+                    i64::try_from(v)
+                        .map(Whole)
+                        .map_err(|_| E::custom(format!("{v} is too large for an integer")))
+                }
+                fn visit_f64<E: Error>(self, v: f64) -> Result<Whole, E> {
+                    // i64::MAX is not exactly representable: the bound is 2^63, exclusive.
+                    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+                    if v.fract() == 0.0 && (-LIMIT..LIMIT).contains(&v) {
+                        Ok(Whole(v as i64))
+                    } else {
+                        Err(E::custom(format!("invalid type: {v}, expected an integer")))
+                    }
+                }
+            }
+            de.deserialize_any(V)
+        }
+    }
+
+    pub fn i64<'de, D: Deserializer<'de>>(de: D) -> Result<i64, D::Error> {
+        Whole::deserialize(de).map(|w| w.0)
+    }
+
+    pub fn option<'de, D: Deserializer<'de>>(de: D) -> Result<Option<i64>, D::Error> {
+        Option::<Whole>::deserialize(de).map(|o| o.map(|w| w.0))
+    }
+
+    pub fn vec<'de, D: Deserializer<'de>>(de: D) -> Result<Vec<i64>, D::Error> {
+        Vec::<Whole>::deserialize(de).map(|v| v.into_iter().map(|w| w.0).collect())
+    }
 }
 
 /// Query parameters, parsed with the offending parameter named on failure (400).

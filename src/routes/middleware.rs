@@ -6,7 +6,11 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
+use actix_web::ResponseError;
 use rand::RngCore;
+
+use crate::domain::FieldError;
+use crate::error::ApiError;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -18,6 +22,33 @@ fn incoming_id(req: &ServiceRequest) -> Option<String> {
         && v.bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
     ok.then(|| v.to_string())
+}
+
+/// PostgreSQL cannot hold U+0000 in text, so no resource has a NUL in its name and no filter
+/// can match one. Such a request is answered here, before any handler or database sees it, and
+/// the same way on both backends: a NUL in the path is a 404, in the query a 400 naming the
+/// parameter. (JSON bodies are checked where they are parsed.)
+pub async fn refuse_nul(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    // A URI cannot carry a raw NUL byte: it is always percent-encoded.
+    if req.path().contains("%00") {
+        let problem = ApiError::not_found("No resource exists at this path.").error_response();
+        return Ok(req.into_response(problem));
+    }
+    let bad: Vec<FieldError> = form_urlencoded::parse(req.query_string().as_bytes())
+        .filter(|(k, v)| k.contains('\0') || v.contains('\0'))
+        .map(|(k, _)| FieldError {
+            field: k.replace('\0', ""),
+            message: "must not contain NUL (U+0000) characters".into(),
+        })
+        .collect();
+    if !bad.is_empty() {
+        let problem = ApiError::InvalidParameters(bad).error_response();
+        return Ok(req.into_response(problem));
+    }
+    Ok(next.call(req).await?.map_into_boxed_body())
 }
 
 fn new_id() -> String {

@@ -24,8 +24,9 @@ pub struct PageParams {
     /// Items per page, 1–100 (default 20).
     #[param(minimum = 1, maximum = 100, example = 20)]
     pub limit: Option<i64>,
-    /// `page.next_cursor` of the previous page; omit for the first page.
-    #[param(example = "eyJpZCI6MjB9")]
+    /// `page.next_cursor` of the previous page, an opaque token the server issued; omit for the
+    /// first page.
+    #[param(example = "MjA", max_length = 1024, pattern = "^[A-Za-z0-9_-]*$")]
     pub cursor: Option<String>,
 }
 

@@ -69,12 +69,17 @@ pub struct CreateUser {
     )]
     pub username: String,
     /// 8–1024 characters.
-    #[schema(example = "a long passphrase", min_length = 8, max_length = 1024)]
+    #[schema(
+        example = "a long passphrase",
+        min_length = 8,
+        max_length = 1024,
+        pattern = "^[^\\x00]*$"
+    )]
     pub password: String,
     /// The user's role.
     pub role: Role,
-    /// 1–100 characters; defaults to the username.
-    #[schema(example = "Jane Doe", min_length = 1, max_length = 100)]
+    /// 1–100 characters without control characters; defaults to the username.
+    #[schema(example = "Jane Doe", min_length = 1, max_length = 100, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\x00-\\x1f\\x7f-\\x9f]*$")]
     pub display_name: Option<String>,
 }
 
@@ -86,10 +91,15 @@ pub struct UpdateUser {
     /// A new role.
     pub role: Option<Role>,
     /// A new password, 8–1024 characters.
-    #[schema(example = "another long passphrase", min_length = 8, max_length = 1024)]
+    #[schema(
+        example = "another long passphrase",
+        min_length = 8,
+        max_length = 1024,
+        pattern = "^[^\\x00]*$"
+    )]
     pub password: Option<String>,
-    /// A new display name, 1–100 characters.
-    #[schema(example = "Jane Q. Doe", min_length = 1, max_length = 100)]
+    /// A new display name, 1–100 characters without control characters.
+    #[schema(example = "Jane Q. Doe", min_length = 1, max_length = 100, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\x00-\\x1f\\x7f-\\x9f]*$")]
     pub display_name: Option<String>,
     /// `true` disables the user (it cannot log in; its tokens stop working).
     #[schema(example = false)]

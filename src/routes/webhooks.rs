@@ -61,16 +61,22 @@ pub struct WebhookView {
 #[serde(deny_unknown_fields)]
 pub struct CreateWebhook {
     /// An http(s) URL, at most 2,000 characters.
-    #[schema(example = "https://hooks.example.org/masthead", max_length = 2000)]
+    #[schema(
+        example = "https://hooks.example.org/masthead",
+        max_length = 2000,
+        pattern = "^[Hh][Tt][Tt][Pp][Ss]?://[^/\"<>\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\"<>\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*$"
+    )]
     pub url: String,
-    /// One or more events.
-    #[schema(example = json!(["article.published", "comment.approved"]), min_items = 1)]
+    /// One or more events; repeats are dropped.
+    #[schema(value_type = Vec<Event>, example = json!(["article.published", "comment.approved"]), min_items = 1)]
     pub events: Vec<String>,
-    /// The signing secret, 16–256 characters; made up (and returned once) when absent.
+    /// The signing secret, 16–256 characters without control characters; made up (and returned
+    /// once) when absent.
     #[schema(
         example = "a-long-random-shared-secret",
         min_length = 16,
-        max_length = 256
+        max_length = 256,
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*$"
     )]
     pub secret: Option<String>,
     /// Default true.
@@ -79,8 +85,8 @@ pub struct CreateWebhook {
     /// Default false: comment events carry no private data.
     #[schema(example = false)]
     pub include_private: Option<bool>,
-    /// At most 500 characters.
-    #[schema(example = "Rebuild the static site", max_length = 500)]
+    /// At most 500 characters; blank counts as absent.
+    #[schema(example = "Rebuild the static site", max_length = 500, pattern = "^[^\\x00]*$")]
     pub description: Option<String>,
 }
 
@@ -89,16 +95,21 @@ pub struct CreateWebhook {
 #[serde(deny_unknown_fields)]
 pub struct UpdateWebhook {
     /// An http(s) URL.
-    #[schema(example = "https://hooks.example.org/masthead-v2", max_length = 2000)]
+    #[schema(
+        example = "https://hooks.example.org/masthead-v2",
+        max_length = 2000,
+        pattern = "^[Hh][Tt][Tt][Pp][Ss]?://[^/\"<>\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\"<>\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*$"
+    )]
     pub url: Option<String>,
-    /// Replaces the event list.
-    #[schema(example = json!(["article.published"]), min_items = 1)]
+    /// Replaces the event list; repeats are dropped.
+    #[schema(value_type = Option<Vec<Event>>, example = json!(["article.published"]), min_items = 1)]
     pub events: Option<Vec<String>>,
-    /// A new signing secret, 16–256 characters.
+    /// A new signing secret, 16–256 characters without control characters.
     #[schema(
         example = "another-long-random-secret",
         min_length = 16,
-        max_length = 256
+        max_length = 256,
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*$"
     )]
     pub secret: Option<String>,
     /// Pause or resume deliveries.
@@ -109,7 +120,7 @@ pub struct UpdateWebhook {
     pub include_private: Option<bool>,
     /// `null` clears it.
     #[serde(default, deserialize_with = "some")]
-    #[schema(value_type = Option<String>, example = "Rebuild the static site", max_length = 500)]
+    #[schema(value_type = Option<String>, example = "Rebuild the static site", max_length = 500, pattern = "^[^\\x00]*$")]
     pub description: Option<Option<String>>,
 }
 
@@ -167,8 +178,17 @@ pub struct WebhookPayload {
     #[schema(example = "2026-11-25T09:00:00Z")]
     pub created_at: DateTime<Utc>,
     /// `ArticleEventData` for `article.*` events, `CommentEventData` for `comment.*`.
-    #[schema(value_type = Object)]
+    #[schema(value_type = EventData)]
     pub data: Value,
+}
+
+/// The `data` of a delivery: which one the payload's `event` says.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum EventData {
+    Article(ArticleEventData),
+    Comment(CommentEventData),
 }
 
 /// `data` of `article.published`, `article.updated`, `article.unpublished`, `article.deleted`.
@@ -415,6 +435,8 @@ pub async fn create_webhook(
 }
 
 /// Get a webhook.
+///
+/// One webhook by id (admins). Its secret is not shown again.
 #[utoipa::path(
     get,
     path = "/api/v1/webhooks/{id}",

@@ -64,7 +64,9 @@ pub fn read_header(input: &mut dyn BufRead) -> Result<Header, TransferError> {
         Some(other) => {
             return Err(line_error(
                 1,
-                format!("export version {other} is not supported (this masthead reads version {VERSION})"),
+                format!(
+                "export version {other} is not supported (this masthead reads version {VERSION})"
+            ),
             ))
         }
         None => return Err(line_error(1, "the header has no version")),

@@ -172,7 +172,10 @@ fn create_private(path: &Path) -> Result<File, String> {
     }
     options.open(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::AlreadyExists => {
-            format!("{} exists: choose another name or remove it", path.display())
+            format!(
+                "{} exists: choose another name or remove it",
+                path.display()
+            )
         }
         _ => format!("cannot create {}: {e}", path.display()),
     })
@@ -193,13 +196,16 @@ pub fn run_import(config: &Config, file: &str) -> Result<(), String> {
     let mut conn = pool.get().map_err(|e| e.to_string())?;
     db::run_migrations(&mut conn).map_err(|e| format!("migration failed: {e}"))?;
     let counts = import(&mut conn, input).map_err(|e| e.to_string())?;
-    println!(
+    // Committed by now: a closed stdout must not turn success into a panic.
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
         "imported {} rows exported at {}:",
         counts.total(),
         header.exported_at
     );
     for table in TABLES {
-        println!("  {table:<24}{:>8}", counts.get(table));
+        let _ = writeln!(out, "  {table:<24}{:>8}", counts.get(table));
     }
     Ok(())
 }
@@ -219,9 +225,9 @@ pub fn backup(conn: &mut DbConn, path: &Path) -> Result<u64, TransferError> {
             path.display()
         )));
     }
-    let target = path.to_str().ok_or_else(|| {
-        TransferError::Refused(format!("{} is not a UTF-8 path", path.display()))
-    })?;
+    let target = path
+        .to_str()
+        .ok_or_else(|| TransferError::Refused(format!("{} is not a UTF-8 path", path.display())))?;
     diesel::sql_query("VACUUM INTO ?")
         .bind::<diesel::sql_types::Text, _>(target)
         .execute(sqlite)?;
@@ -237,7 +243,11 @@ pub fn run_backup(config: &Config, path: &Path) -> Result<(), String> {
     }
     let mut conn = connect(&config.database_url)?;
     let bytes = backup(&mut conn, path).map_err(|e| e.to_string())?;
-    println!("backed up {} to {} ({bytes} bytes)", config.database_url.target, path.display());
+    println!(
+        "backed up {} to {} ({bytes} bytes)",
+        config.database_url.target,
+        path.display()
+    );
     Ok(())
 }
 

@@ -182,6 +182,7 @@ pub struct CommentRow {
     pub body_markdown: String,
     pub body_html: String,
     pub status: String,
+    pub visible: bool,
     pub ip_address: Option<String>,
     pub user_agent: Option<String>,
     pub duplicate_key: String,

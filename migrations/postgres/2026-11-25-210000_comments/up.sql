@@ -16,6 +16,9 @@ CREATE TABLE comments (
     body_markdown TEXT NOT NULL,
     body_html TEXT NOT NULL,
     status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'rejected', 'spam')),
+    -- Approved, and so is every ancestor: what the public thread shows. Kept by the
+    -- application whenever a status or the tree changes.
+    visible BOOLEAN NOT NULL DEFAULT FALSE,
     ip_address TEXT,
     user_agent TEXT,
     -- Hash of the e-mail and the normalised body: the same person posting the same text twice.
@@ -26,7 +29,7 @@ CREATE TABLE comments (
     created_at TIMESTAMP NOT NULL,
     UNIQUE (article_id, duplicate_key)
 );
-CREATE INDEX comments_thread ON comments (article_id, status, thread_path);
+CREATE INDEX comments_thread ON comments (article_id, visible, thread_path);
 CREATE INDEX comments_queue ON comments (status, id);
 CREATE INDEX comments_article_queue ON comments (article_id, id);
 CREATE INDEX comments_client ON comments (ip_address, created_at);

@@ -329,6 +329,76 @@ pub fn list(
     conn: &mut DbConn,
     f: &ListFilter,
 ) -> QueryResult<Vec<(ArticleSummaryRow, String, f64)>> {
+    match (&f.terms, &*conn) {
+        (Some(terms), DbConn::Sqlite(_)) => sqlite_search(conn, f, terms),
+        _ => list_filtered(conn, f, None),
+    }
+}
+
+/// Searching on SQLite: one pass over the full-text index ranks every match, then the other
+/// filters run over the best-ranked ids a chunk at a time until a page is full. (Ranking
+/// inside the article query would run the full-text match once per candidate row.)
+fn sqlite_search(
+    conn: &mut DbConn,
+    f: &ListFilter,
+    terms: &[String],
+) -> QueryResult<Vec<(ArticleSummaryRow, String, f64)>> {
+    #[derive(QueryableByName)]
+    struct Ranked {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        id: i64,
+        #[diesel(sql_type = Double)]
+        rank: f64,
+    }
+    let DbConn::Sqlite(lite) = conn else {
+        return list_filtered(conn, f, None);
+    };
+    let mut ranked: Vec<(f64, i64)> = diesel::sql_query(
+        "SELECT rowid AS id, -bm25(articles_fts, 10.0, 5.0, 1.0) AS rank \
+         FROM articles_fts WHERE articles_fts MATCH ?",
+    )
+    .bind::<Text, _>(fts5_query(terms))
+    .load::<Ranked>(lite)?
+    .into_iter()
+    .map(|r| (r.rank, r.id))
+    .collect();
+    // Best first; ties by id, newest first, as on PostgreSQL.
+    ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)));
+    if let Some(After::Rank(rank, id)) = f.after {
+        ranked.retain(|(r, i)| *r < rank || (*r == rank && *i < id));
+    }
+    let mut plain = f.clone();
+    plain.terms = None;
+    plain.after = None;
+    let chunk = usize::try_from(f.limit.max(1) * 4).unwrap_or(100).max(100);
+    let wanted = usize::try_from(f.limit).unwrap_or(usize::MAX);
+    let mut page = Vec::new();
+    for part in ranked.chunks(chunk) {
+        let ids: Vec<i64> = part.iter().map(|(_, id)| *id).collect();
+        plain.limit = i64::try_from(ids.len()).unwrap_or(i64::MAX);
+        let mut rows: std::collections::HashMap<i64, (ArticleSummaryRow, String)> =
+            list_filtered(conn, &plain, Some(&ids))?
+                .into_iter()
+                .map(|(row, name, _)| (row.id, (row, name)))
+                .collect();
+        for (rank, id) in part {
+            if let Some((row, name)) = rows.remove(id) {
+                page.push((row, name, *rank));
+                if page.len() >= wanted {
+                    return Ok(page);
+                }
+            }
+        }
+    }
+    Ok(page)
+}
+
+/// The list query; `only_ids` narrows it to those articles (and leaves ranking to the caller).
+fn list_filtered(
+    conn: &mut DbConn,
+    f: &ListFilter,
+    only_ids: Option<&[i64]>,
+) -> QueryResult<Vec<(ArticleSummaryRow, String, f64)>> {
     let base = articles::table.inner_join(users::table);
     let mut query = match &f.terms {
         Some(terms) => base
@@ -348,6 +418,14 @@ pub fn list(
     };
 
     query = match f.visibility {
+        // SQLite would answer the status test from the status index and then sort every
+        // public article; the unary `+` keeps it walking the (sort_at, id) index in order and
+        // stopping after one page.
+        Visibility::Public(now) if matches!(conn, DbConn::Sqlite(_)) => query.filter(
+            sql::<Bool>("(+articles.status = 'published' OR (+articles.status = 'scheduled' AND articles.published_at <= ")
+                .bind::<diesel::sql_types::Timestamp, _>(now)
+                .sql("))"),
+        ),
         Visibility::Public(now) => query.filter(
             articles::status
                 .eq(Status::Published.as_str())
@@ -367,6 +445,9 @@ pub fn list(
                 ),
             ),
         );
+    }
+    if let Some(ids) = only_ids {
+        query = query.filter(articles::id.eq_any(ids.to_vec()));
     }
     if let Some(slug) = &f.series {
         query = query.filter(

@@ -2,9 +2,7 @@
 //! approved, in thread order), the moderators' queue, the moderation log and the blocklist.
 
 use chrono::NaiveDateTime;
-use diesel::dsl::sql;
 use diesel::prelude::*;
-use diesel::sql_types::Bool;
 
 use crate::db::models::{BlockEntry, Comment, NewCommentRow, PublicCommentRow};
 use crate::db::schema::{articles, comment_blocklist, comment_moderation_log, comments, users};
@@ -14,16 +12,6 @@ use crate::domain::comment::CommentStatus;
 /// The thread path of a comment: its parent's path and its own zero-padded id.
 pub fn thread_path(parent_path: Option<&str>, id: i64) -> String {
     format!("{}{id:012}/", parent_path.unwrap_or(""))
-}
-
-/// Rows of `comments` with no ancestor outside `approved`: a reply to a comment that was
-/// rejected, filed as spam or is still pending stays hidden with it.
-fn no_hidden_ancestor() -> diesel::expression::SqlLiteral<Bool> {
-    sql::<Bool>(
-        "NOT EXISTS (SELECT 1 FROM comments anc WHERE anc.article_id = comments.article_id \
-         AND anc.status <> 'approved' \
-         AND substr(comments.thread_path, 1, length(anc.thread_path)) = anc.thread_path)",
-    )
 }
 
 pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<Comment>> {
@@ -125,8 +113,7 @@ pub fn public_thread(
 ) -> QueryResult<Vec<PublicCommentRow>> {
     let mut query = comments::table
         .filter(comments::article_id.eq(article_id))
-        .filter(comments::status.eq(CommentStatus::Approved.as_str()))
-        .filter(no_hidden_ancestor())
+        .filter(comments::visible.eq(true))
         .select(PublicCommentRow::as_select())
         .order(comments::thread_path)
         .limit(limit)
@@ -137,16 +124,38 @@ pub fn public_thread(
     query.load(conn)
 }
 
-/// Recounts the comments the public thread of `article_id` shows into `articles.comment_count`.
+/// Works out again which comments of `article_id` readers see (approved, under approved
+/// ancestors only), and counts them into `articles.comment_count`. Run after every change of a
+/// status or of the tree; it reads the article's comments once, in thread order, so parents
+/// come before their replies.
 pub fn recount(conn: &mut DbConn, article_id: i64) -> QueryResult<()> {
-    let n: i64 = comments::table
+    let rows: Vec<(i64, Option<i64>, String, bool)> = comments::table
         .filter(comments::article_id.eq(article_id))
-        .filter(comments::status.eq(CommentStatus::Approved.as_str()))
-        .filter(no_hidden_ancestor())
-        .count()
-        .get_result(conn)?;
+        .order(comments::thread_path)
+        .select((
+            comments::id,
+            comments::parent_id,
+            comments::status,
+            comments::visible,
+        ))
+        .load(conn)?;
+    let mut shown = std::collections::HashSet::new();
+    let mut count = 0i64;
+    for (id, parent, status, was) in rows {
+        let now_visible =
+            status == CommentStatus::Approved.as_str() && parent.is_none_or(|p| shown.contains(&p));
+        if now_visible {
+            shown.insert(id);
+            count += 1;
+        }
+        if now_visible != was {
+            diesel::update(comments::table.find(id))
+                .set(comments::visible.eq(now_visible))
+                .execute(conn)?;
+        }
+    }
     diesel::update(articles::table.find(article_id))
-        .set(articles::comment_count.eq(i32::try_from(n).unwrap_or(i32::MAX)))
+        .set(articles::comment_count.eq(i32::try_from(count).unwrap_or(i32::MAX)))
         .execute(conn)?;
     Ok(())
 }

@@ -176,11 +176,12 @@ pub struct ArticleSummary {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateArticle {
-    /// 1–300 characters.
+    /// 1–300 characters, not all spaces (surrounding spaces are trimmed).
     #[schema(
         example = "The river crossing reopens",
         min_length = 1,
-        max_length = 300
+        max_length = 300,
+        pattern = "^[^\\x00]*[^\\x00\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\x00]*$"
     )]
     pub title: String,
     /// Lowercase ASCII words joined by hyphens, at most 120 characters; made from the title
@@ -191,26 +192,35 @@ pub struct CreateArticle {
         pattern = "^[a-z0-9]+(-[a-z0-9]+)*$"
     )]
     pub slug: Option<String>,
-    /// At most 500 characters.
-    #[schema(example = "Ferries run again after three weeks", max_length = 500)]
+    /// At most 500 characters; blank counts as absent.
+    #[schema(
+        example = "Ferries run again after three weeks",
+        max_length = 500,
+        pattern = "^[^\\x00]*$"
+    )]
     pub subtitle: Option<String>,
     /// At most 1,000 characters; by default the first paragraph of the body.
     #[schema(
         example = "The ferry service resumed on Monday morning.",
-        max_length = 1000
+        max_length = 1000,
+        pattern = "^[^\\x00]*$"
     )]
     pub excerpt: Option<String>,
     /// CommonMark, at most 1 MiB.
-    #[schema(example = "The ferry service resumed on Monday morning.")]
+    #[schema(example = "The ferry service resumed on Monday morning.", pattern = "^[^\\x00]*$")]
     pub body_markdown: Option<String>,
-    /// An http(s) URL, at most 2,000 characters.
-    #[schema(example = "https://images.example/ferry.jpg", max_length = 2000)]
+    /// An http(s) URL, at most 2,000 characters; blank counts as absent.
+    #[schema(
+        example = "https://images.example/ferry.jpg",
+        max_length = 2000,
+        pattern = "^(?:[\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*|[Hh][Tt][Tt][Pp][Ss]?://[^/\"<>\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\"<>\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*)$"
+    )]
     pub cover_image_url: Option<String>,
-    /// At most 20 tags of 1–50 characters; duplicates are dropped.
-    #[schema(example = json!(["transport"]), max_items = 20)]
+    /// At most 20 tags; duplicates (by their URL form) are dropped.
+    #[schema(value_type = Option<Vec<TagName>>, example = json!(["transport"]), max_items = 20)]
     pub tags: Option<Vec<String>>,
-    /// A language tag such as `en`, `kk`, `ru`; default `en`.
-    #[schema(example = "en")]
+    /// A language tag such as `en`, `kk`, `ru`, `pt-BR`; default `en`.
+    #[schema(example = "en", max_length = 35, pattern = "^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")]
     pub language: Option<String>,
     /// Default `draft`. `scheduled` needs `published_at`.
     #[schema(value_type = Option<Status>, example = "draft")]
@@ -228,11 +238,12 @@ pub struct CreateArticle {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateArticle {
-    /// 1–300 characters.
+    /// 1–300 characters, not all spaces (surrounding spaces are trimmed).
     #[schema(
         example = "The river crossing reopens at last",
         min_length = 1,
-        max_length = 300
+        max_length = 300,
+        pattern = "^[^\\x00]*[^\\x00\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\x00]*$"
     )]
     pub title: Option<String>,
     /// A new slug; the old one keeps redirecting (301).
@@ -244,24 +255,24 @@ pub struct UpdateArticle {
     pub slug: Option<String>,
     /// At most 500 characters; `null` clears it.
     #[serde(default, deserialize_with = "some")]
-    #[schema(value_type = Option<String>, example = "Ferries run again", max_length = 500)]
+    #[schema(value_type = Option<String>, example = "Ferries run again", max_length = 500, pattern = "^[^\\x00]*$")]
     pub subtitle: Option<Option<String>>,
     /// At most 1,000 characters; `null` returns to the automatic excerpt.
     #[serde(default, deserialize_with = "some")]
-    #[schema(value_type = Option<String>, example = "A short summary.", max_length = 1000)]
+    #[schema(value_type = Option<String>, example = "A short summary.", max_length = 1000, pattern = "^[^\\x00]*$")]
     pub excerpt: Option<Option<String>>,
     /// CommonMark, at most 1 MiB.
-    #[schema(example = "Updated text.")]
+    #[schema(example = "Updated text.", pattern = "^[^\\x00]*$")]
     pub body_markdown: Option<String>,
-    /// An http(s) URL; `null` clears it.
+    /// An http(s) URL; `null` (or blank) clears it.
     #[serde(default, deserialize_with = "some")]
-    #[schema(value_type = Option<String>, example = "https://images.example/ferry2.jpg", max_length = 2000)]
+    #[schema(value_type = Option<String>, example = "https://images.example/ferry2.jpg", max_length = 2000, pattern = "^(?:[\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*|[Hh][Tt][Tt][Pp][Ss]?://[^/\"<>\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\"<>\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*)$")]
     pub cover_image_url: Option<Option<String>>,
     /// Replaces all tags.
-    #[schema(example = json!(["transport", "rivers"]), max_items = 20)]
+    #[schema(value_type = Option<Vec<TagName>>, example = json!(["transport", "rivers"]), max_items = 20)]
     pub tags: Option<Vec<String>>,
     /// A language tag.
-    #[schema(example = "kk")]
+    #[schema(example = "kk", max_length = 35, pattern = "^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")]
     pub language: Option<String>,
     /// A new status.
     #[schema(value_type = Option<Status>, example = "published")]
@@ -274,6 +285,13 @@ pub struct UpdateArticle {
     #[schema(example = false)]
     pub comments_enabled: Option<bool>,
 }
+
+/// A tag: 1–50 characters without control characters, not all spaces (surrounding spaces are
+/// trimmed).
+#[derive(ToSchema)]
+#[schema(example = "transport", min_length = 1, max_length = 50, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\x00-\\x1f\\x7f-\\x9f]*$")]
+#[allow(dead_code)]
+pub struct TagName(String);
 
 /// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).
 pub(crate) fn some<'de, T, D>(de: D) -> Result<Option<Option<T>>, D::Error>
@@ -291,20 +309,20 @@ pub struct ListParams {
     /// Items per page, 1–100 (default 20).
     #[param(minimum = 1, maximum = 100, example = 20)]
     pub limit: Option<i64>,
-    /// `page.next_cursor` of the previous page.
-    #[param(example = "eyJ0IjoiMjAyNi0xMS0yNVQwODowMDowMCIsImlkIjoxMn0")]
+    /// `page.next_cursor` of the previous page: an opaque token the server issued.
+    #[param(example = "eyJ0IjoiMjAyNi0xMS0yNVQwODowMDowMCIsImlkIjoxMn0", max_length = 1024, pattern = "^[A-Za-z0-9_-]*$")]
     pub cursor: Option<String>,
     /// Only articles with this tag (its name or its slug).
-    #[param(example = "transport")]
+    #[param(example = "transport", pattern = "^[^\\x00]*$")]
     pub tag: Option<String>,
     /// Only articles in the series with this slug.
-    #[param(example = "the-trial")]
+    #[param(example = "the-trial", pattern = "^[^\\x00]*$")]
     pub series: Option<String>,
     /// Only articles by this author: a user id or username.
-    #[param(example = "2")]
+    #[param(example = "2", pattern = "^[^\\x00]*$")]
     pub author: Option<String>,
     /// Full-text search over title, subtitle and body; results ranked by relevance.
-    #[param(example = "ferry")]
+    #[param(example = "ferry", pattern = "^[^\\x00]*$")]
     pub q: Option<String>,
     /// Only articles published after this time (RFC 3339).
     #[param(example = "2026-11-01T00:00:00Z")]

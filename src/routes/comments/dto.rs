@@ -6,33 +6,38 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::domain::comment::{BlockKind, CommentStatus, ModerationAction};
+use crate::routes::extract::whole;
 
 /// A reader's comment as the public form sends it.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PostComment {
-    /// The name shown with the comment, 1–100 characters.
-    #[schema(example = "Dana K.", min_length = 1, max_length = 100)]
+    /// The name shown with the comment, 1–100 characters without control characters.
+    #[schema(example = "Dana K.", min_length = 1, max_length = 100, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\x00-\\x1f\\x7f-\\x9f]*$")]
     pub author_name: String,
-    /// Required, never published: only moderators see it.
-    #[schema(example = "dana@example.org", max_length = 254)]
+    /// Required, never published: only moderators see it. An address with a dotted domain, no
+    /// IP literal and no display name.
+    #[schema(example = "dana@example.org", max_length = 254, format = Email)]
     pub author_email: String,
-    /// Markdown subset (emphasis, links, code, quotes, lists), 1–10,000 characters.
+    /// Markdown subset (emphasis, links, code, quotes, lists), 1–10,000 characters; no control
+    /// characters but tabs and line breaks.
     #[schema(
         example = "The ferry timetable is *still* wrong on the website.",
         min_length = 1,
-        max_length = 10000
+        max_length = 10000,
+        pattern = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*[^\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*$"
     )]
     pub body: String,
     /// The approved comment of the same article this one answers.
+    #[serde(default, deserialize_with = "whole::option")]
     #[schema(example = 41)]
     pub parent_id: Option<i64>,
-    /// The commenter's own site, http(s) only.
-    #[schema(example = "https://dana.example.org", max_length = 2000)]
+    /// The commenter's own site, http(s) only; blank counts as absent.
+    #[schema(example = "https://dana.example.org", max_length = 2000, pattern = "^(?:[\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*|[Hh][Tt][Tt][Pp][Ss]?://[^/\"<>\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\"<>\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*)$")]
     pub author_url: Option<String>,
     /// Honeypot: render this field invisibly and leave it empty. Bots fill it in; their comment
     /// is then filed as spam (the answer does not change).
-    #[schema(example = "")]
+    #[schema(example = "", pattern = "^[^\\x00]*$")]
     pub website: Option<String>,
 }
 
@@ -177,13 +182,13 @@ pub struct QueueParams {
     #[param(value_type = Option<CommentStatus>, example = "pending")]
     pub status: Option<String>,
     /// Only comments on the article with this slug.
-    #[param(example = "the-river-crossing-reopens")]
+    #[param(example = "the-river-crossing-reopens", pattern = "^[^\\x00]*$")]
     pub article: Option<String>,
     /// Items per page, 1–100 (default 20).
     #[param(minimum = 1, maximum = 100, example = 20)]
     pub limit: Option<i64>,
-    /// `page.next_cursor` of the previous page.
-    #[param(example = "NDI")]
+    /// `page.next_cursor` of the previous page, an opaque token the server issued.
+    #[param(example = "NDI", max_length = 1024, pattern = "^[A-Za-z0-9_-]*$")]
     pub cursor: Option<String>,
 }
 
@@ -194,8 +199,9 @@ pub struct ModerateComment {
     /// The new status.
     #[schema(value_type = CommentStatus, example = "approved")]
     pub status: String,
-    /// Why, for the other moderators; at most 1,000 characters.
-    #[schema(example = "on topic", max_length = 1000)]
+    /// Why, for the other moderators; at most 1,000 characters, no control characters but tabs
+    /// and line breaks.
+    #[schema(example = "on topic", max_length = 1000, pattern = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*$")]
     pub moderation_note: Option<String>,
 }
 
@@ -204,13 +210,15 @@ pub struct ModerateComment {
 #[serde(deny_unknown_fields)]
 pub struct BulkModerate {
     /// The comments, 1–500 ids, each once.
+    #[serde(deserialize_with = "whole::vec")]
     #[schema(example = json!([42, 43, 47]), min_items = 1, max_items = 500)]
     pub ids: Vec<i64>,
     /// What to do with every one of them.
     #[schema(value_type = ModerationAction, example = "approve")]
     pub action: String,
-    /// A note recorded with each, at most 1,000 characters.
-    #[schema(example = "cleared the morning queue", max_length = 1000)]
+    /// A note recorded with each, at most 1,000 characters, no control characters but tabs and
+    /// line breaks.
+    #[schema(example = "cleared the morning queue", max_length = 1000, pattern = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*$")]
     pub moderation_note: Option<String>,
 }
 
@@ -280,11 +288,13 @@ pub struct AddBlock {
     /// What `value` is.
     #[schema(value_type = BlockKind, example = "cidr")]
     pub kind: String,
-    /// An e-mail address, a domain, an IP address or a CIDR network.
+    /// An e-mail address (`email`), a domain (`email_domain`), an IP address (`ip`) or a CIDR
+    /// network or address (`cidr`), as `kind` says.
     #[schema(example = "203.0.113.0/24", max_length = 254)]
     pub value: String,
-    /// Why, for the other moderators; at most 1,000 characters.
-    #[schema(example = "link spam from this network", max_length = 1000)]
+    /// Why, for the other moderators; at most 1,000 characters, no control characters but tabs
+    /// and line breaks.
+    #[schema(example = "link spam from this network", max_length = 1000, pattern = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*$")]
     pub note: Option<String>,
     /// When it stops applying; absent for never.
     #[schema(example = "2026-12-25T00:00:00Z")]

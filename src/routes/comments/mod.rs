@@ -100,7 +100,8 @@ pub async fn post_comment(
     operation_id = "list_comments",
     params(
         ("slug" = String, Path, description = "The article's slug", example = "the-river-crossing-reopens"),
-        PageParams,
+        ("limit" = Option<i64>, Query, description = "Items per page, 1–100 (default 20)", minimum = 1, maximum = 100, example = 20),
+        ("cursor" = Option<String>, Query, description = "`page.next_cursor` of the previous page, an opaque token the server issued; omit for the first page", max_length = 1024, pattern = "^[A-Za-z0-9_-]*$", example = "eyJwIjoiMDAwMDAwMDAwMDQxLyJ9"),
         ("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier answer: 304 if unchanged"),
     ),
     security(()),

@@ -230,6 +230,8 @@ pub fn post(
                 body_markdown: comment.body,
                 body_html: html,
                 status: status.as_str().to_string(),
+                visible: status == CommentStatus::Approved
+                    && parent.as_ref().is_none_or(|p| p.visible),
                 ip_address: ip,
                 user_agent: client.user_agent.clone(),
                 duplicate_key: key,

@@ -6,6 +6,7 @@ use utoipa::ToSchema;
 
 use crate::domain::article::Status;
 use crate::routes::articles::dto::some;
+use crate::routes::extract::whole;
 
 /// One article of a series, in the series' order.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -91,8 +92,13 @@ pub struct SeriesSummary {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateSeries {
-    /// 1–300 characters.
-    #[schema(example = "The bridge trial", min_length = 1, max_length = 300)]
+    /// 1–300 characters, not all spaces (surrounding spaces are trimmed).
+    #[schema(
+        example = "The bridge trial",
+        min_length = 1,
+        max_length = 300,
+        pattern = "^[^\\x00]*[^\\x00\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\x00]*$"
+    )]
     pub title: String,
     /// Lowercase ASCII words joined by hyphens, at most 120 characters; made from the title
     /// when absent. A slug another series has (or had) is a 409.
@@ -102,10 +108,11 @@ pub struct CreateSeries {
         pattern = "^[a-z0-9]+(-[a-z0-9]+)*$"
     )]
     pub slug: Option<String>,
-    /// Plain text, at most 2,000 characters.
+    /// Plain text, at most 2,000 characters; blank counts as absent.
     #[schema(
         example = "Our reports on the trial over the collapsed footbridge.",
-        max_length = 2000
+        max_length = 2000,
+        pattern = "^[^\\x00]*$"
     )]
     pub description: Option<String>,
 }
@@ -114,8 +121,13 @@ pub struct CreateSeries {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateSeries {
-    /// 1–300 characters.
-    #[schema(example = "The footbridge trial", min_length = 1, max_length = 300)]
+    /// 1–300 characters, not all spaces (surrounding spaces are trimmed).
+    #[schema(
+        example = "The footbridge trial",
+        min_length = 1,
+        max_length = 300,
+        pattern = "^[^\\x00]*[^\\x00\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\x00]*$"
+    )]
     pub title: Option<String>,
     /// A new slug; the old one keeps redirecting (301).
     #[schema(
@@ -126,7 +138,7 @@ pub struct UpdateSeries {
     pub slug: Option<String>,
     /// At most 2,000 characters; `null` clears it.
     #[serde(default, deserialize_with = "some")]
-    #[schema(value_type = Option<String>, example = "Every report from the courtroom.", max_length = 2000)]
+    #[schema(value_type = Option<String>, example = "Every report from the courtroom.", max_length = 2000, pattern = "^[^\\x00]*$")]
     pub description: Option<Option<String>>,
 }
 
@@ -135,6 +147,7 @@ pub struct UpdateSeries {
 #[serde(deny_unknown_fields)]
 pub struct SetSeriesArticles {
     /// Article ids in their new order, each once, at most 1,000; `[]` empties the series.
+    #[serde(deserialize_with = "whole::vec")]
     #[schema(example = json!([12, 15, 9]), max_items = 1000)]
     pub article_ids: Vec<i64>,
 }
@@ -144,10 +157,12 @@ pub struct SetSeriesArticles {
 #[serde(deny_unknown_fields)]
 pub struct AddSeriesArticle {
     /// The article's id.
+    #[serde(deserialize_with = "whole::i64")]
     #[schema(example = 21)]
     pub article_id: i64,
     /// Where to insert it, 1 to (number of articles + 1); the articles from there on move down
     /// one. Absent: at the end.
+    #[serde(default, deserialize_with = "whole::option")]
     #[schema(example = 1, minimum = 1)]
     pub position: Option<i64>,
 }
