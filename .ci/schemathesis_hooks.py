@@ -36,23 +36,42 @@ def filter_case(context, case):
 def before_call(context, case, kwargs):
     """The stateful phase fills path parameters from earlier responses (`GET /auth/me` gives the
     admin's id) after generation, past `filter_case`: aim such a call at a user that does not
-    exist instead, so it still runs and is checked (404)."""
+    exist instead, so it still runs and is checked (404). The examples phase builds its cases
+    from the document's examples, past `map_case`: apply that here too."""
     if _targets_admin(case):
         case.path_parameters["id"] = NOBODY
+    _positive_only_rules(case)
+
+
+COMMENTS_PATH = "/api/v1/articles/{slug}/comments"
 
 
 @schemathesis.hook
 def map_case(context, case):
-    """List cursors are opaque tokens the server issued (keyset positions, base64url JSON): a
-    string generated from the schema is well-formed but was never issued, and the answer is a
-    400 naming `cursor`, by design. Schema-valid (positive) cases therefore leave `cursor` out;
-    negative cases keep theirs, and the stateful phase feeds real `next_cursor` values back."""
+    return _positive_only_rules(case)
+
+
+def _positive_only_rules(case):
+    """Schema-valid (positive) cases only; negative cases are left as generated.
+
+    - List cursors are opaque tokens the server issued (keyset positions, base64url JSON): a
+      string generated from the schema is well-formed but was never issued, and the answer is a
+      400 naming `cursor`, by design. Positive cases leave `cursor` out; the stateful phase feeds
+      real `next_cursor` values back.
+    - A comment's `parent_id` must be an approved comment of the same article, which depends on
+      stored data: a generated id is refused with 422 naming `parent_id` (SPEC). Positive cases
+      post top-level comments, so everything else about the form is still checked.
+    """
     meta = case.meta
+    if meta is None or not meta.generation.mode.is_positive:
+        return case
+    if isinstance(case.query, dict):
+        case.query.pop("cursor", None)
     if (
-        meta is not None
-        and meta.generation.mode.is_positive
-        and isinstance(case.query, dict)
-        and "cursor" in case.query
+        case.operation.path == COMMENTS_PATH
+        and case.method.upper() == "POST"
+        and isinstance(case.body, dict)
+        and case.body.get("parent_id") is not None
     ):
-        del case.query["cursor"]
+        case.body["parent_id"] = None
     return case

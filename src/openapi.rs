@@ -285,6 +285,7 @@ impl Modify for CrossFieldRules {
         };
         let one_value = |v: &str| {
             ObjectBuilder::new()
+                .schema_type(SchemaType::new(Type::String))
                 .enum_values(Some([v]))
                 .description(Some("The kind this form of `value` goes with."))
                 .examples([v])

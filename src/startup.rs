@@ -110,6 +110,9 @@ pub fn prepare(config: Config) -> Result<AppState, String> {
                 None => keys,
             }
         }),
+        cache: Arc::new(crate::routes::response_cache::ResponseCache::new(
+            config.cache_max_age,
+        )),
         config: Arc::new(config),
     })
 }
@@ -131,6 +134,7 @@ fn serve(listener: TcpListener, state: AppState) -> Result<Server, String> {
                     "No resource exists at this path.",
                 ))
             }))
+            .wrap(from_fn(routes::response_cache::serve_cached))
             .wrap(from_fn(routes::middleware::refuse_nul))
             .wrap(ErrorHandlers::new().default_handler(problemize))
             .wrap(

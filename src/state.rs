@@ -14,6 +14,8 @@ pub struct AppState {
     pub db: Db,
     pub jwt: Arc<JwtKeys>,
     pub config: Arc<Config>,
+    /// Public GET responses, shared by the workers of this instance.
+    pub cache: Arc<crate::routes::response_cache::ResponseCache>,
 }
 
 /// The pool, with the one way handlers reach it: a closure run on the blocking thread pool.

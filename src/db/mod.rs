@@ -47,7 +47,8 @@ const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 10000;
 PRAGMA journal_mode = WAL;
 PRAGMA foreign_keys = ON;
 PRAGMA synchronous = NORMAL;
-PRAGMA cache_size = -16000;
+PRAGMA cache_size = -2000;
+PRAGMA mmap_size = 268435456;
 PRAGMA temp_store = MEMORY;";
 
 /// Picks the connection variant from the URL itself, so a failure reports the real cause

@@ -66,3 +66,18 @@ impl Violations {
 pub fn char_len(s: &str) -> usize {
     s.chars().count()
 }
+
+/// Earliest and latest years a timestamp from a client may have: RFC 3339 writes four-digit
+/// years, and PostgreSQL's `timestamp` does not reach back to the year −262,143 that chrono
+/// parses (a 500 there), so both backends accept the same instants.
+pub const TIMESTAMP_YEARS: std::ops::RangeInclusive<i32> = 0..=9999;
+
+/// A client's timestamp as stored (UTC, microseconds), or why it is refused.
+pub fn timestamp(t: chrono::DateTime<chrono::Utc>) -> Result<chrono::NaiveDateTime, String> {
+    use chrono::{Datelike, SubsecRound};
+    if TIMESTAMP_YEARS.contains(&t.year()) {
+        Ok(t.naive_utc().trunc_subsecs(6))
+    } else {
+        Err("must be a time between the years 0000 and 9999".into())
+    }
+}

@@ -30,7 +30,7 @@ pub fn public_cache_control(config: &Config) -> String {
 
 /// Whether a list of entity tags (`If-None-Match`, `If-Match`) names `etag`. `weak` allows
 /// `W/` tags to match, as `If-None-Match` does.
-fn header_names(value: &str, etag: &str, weak: bool) -> bool {
+pub(crate) fn header_names(value: &str, etag: &str, weak: bool) -> bool {
     value.split(',').map(str::trim).any(|candidate| {
         if candidate == "*" {
             return true;

@@ -9,6 +9,7 @@ pub mod feeds;
 pub mod health;
 pub mod middleware;
 pub mod pagination;
+pub mod response_cache;
 pub mod series;
 pub mod users;
 pub mod webhooks;

@@ -74,7 +74,24 @@ pub fn decode_cursor<T: DeserializeOwned>(raw: &str) -> Option<T> {
         return None;
     }
     let bytes = URL_SAFE_NO_PAD.decode(raw).ok()?;
-    serde_json::from_slice(&bytes).ok()
+    let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    // No cursor this server issues holds a NUL, and PostgreSQL refuses one in text (a 500).
+    if holds_nul(&value) {
+        return None;
+    }
+    serde_json::from_value(value).ok()
+}
+
+fn holds_nul(value: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(holds_nul),
+        Value::Object(fields) => fields
+            .iter()
+            .any(|(k, v)| k.contains('\0') || holds_nul(v)),
+        _ => false,
+    }
 }
 
 /// Where the list is in the collection.

@@ -284,8 +284,9 @@ fn view(w: Webhook, secret: Option<String>) -> WebhookView {
 fn check_url(v: &mut Violations, raw: &str) -> Option<String> {
     match article::http_url(Some(raw)) {
         Ok(Some(u)) => Some(u),
+        // Blank: present but not a URL (saying "required" would suggest it was missing).
         Ok(None) => {
-            v.add("url", "is required");
+            v.add("url", "must be an http or https URL, not blank");
             None
         }
         Err(e) => {

@@ -268,17 +268,11 @@ struct Target {
     method: Method,
     path: String,
     token: Option<String>,
-    if_match: Option<String>,
+    /// Where to read the resource's current ETag for `If-Match`, fresh before every request:
+    /// an earlier variant that was accepted (control characters, say) changes it.
+    etag_from: Option<String>,
     /// A body the endpoint would accept: hostile variants are made from it.
     valid: Value,
-}
-
-fn header_of(res: &reqwest::Response, name: &str) -> String {
-    res.headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_else(|| panic!("no {name} header"))
-        .to_string()
 }
 
 async fn created(app: &TestApp, path: &str, token: Option<&str>, body: Value) -> (Value, String) {
@@ -301,7 +295,7 @@ async fn targets(app: &TestApp) -> Vec<Target> {
     let editor = app.token_for("ed", Role::Editor).await;
     let moderator = app.token_for("mod", Role::Moderator).await;
 
-    let (article, article_etag) = created(
+    let (article, _) = created(
         app,
         "/api/v1/articles",
         Some(&editor),
@@ -310,7 +304,7 @@ async fn targets(app: &TestApp) -> Vec<Target> {
     .await;
     let article_id = article["id"].as_i64().expect("article id");
     let article_slug = article["slug"].as_str().expect("slug").to_string();
-    let (series, series_etag) = created(
+    let (series, _) = created(
         app,
         "/api/v1/series",
         Some(&editor),
@@ -318,6 +312,7 @@ async fn targets(app: &TestApp) -> Vec<Target> {
     )
     .await;
     let series_id = series["id"].as_i64().expect("series id");
+    let series_slug = series["slug"].as_str().expect("slug").to_string();
     let comment_body = json!({"author_name": "Reader", "author_email": "reader@example.com",
         "body": "A first comment."});
     let comments_path = format!("/api/v1/articles/{article_slug}/comments");
@@ -346,13 +341,13 @@ async fn targets(app: &TestApp) -> Vec<Target> {
              method: Method,
              path: String,
              token: &Option<String>,
-             if_match: Option<&str>,
+             etag_from: Option<&str>,
              valid: Value| Target {
         name: name.to_string(),
         method,
         path,
         token: token.clone(),
-        if_match: if_match.map(str::to_string),
+        etag_from: etag_from.map(str::to_string),
         valid,
     };
     let (admin, editor, moderator, nobody) = (Some(admin), Some(editor), Some(moderator), None);
@@ -399,7 +394,7 @@ async fn targets(app: &TestApp) -> Vec<Target> {
             Method::PATCH,
             format!("/api/v1/articles/{article_id}"),
             &editor,
-            Some(&article_etag),
+            Some(&format!("/api/v1/articles/{article_slug}")),
             json!({"title": "Changed", "subtitle": "Sub", "tags": ["a", "b"],
                 "comments_enabled": true, "published_at": "2026-01-01T00:00:00Z"}),
         ),
@@ -416,7 +411,7 @@ async fn targets(app: &TestApp) -> Vec<Target> {
             Method::PATCH,
             format!("/api/v1/series/{series_id}"),
             &editor,
-            Some(&series_etag),
+            Some(&format!("/api/v1/series/{series_slug}")),
             json!({"title": "Renamed", "description": "Changed"}),
         ),
         t(
@@ -767,6 +762,34 @@ fn hostile_cases(valid: &Value) -> Vec<Case> {
             Status(422),
         ));
     }
+    for (key, value) in fields {
+        let is_time = value
+            .as_str()
+            .is_some_and(|v| chrono::DateTime::parse_from_rfc3339(v).is_ok());
+        if !is_time {
+            continue;
+        }
+        for (label, time, expect) in [
+            ("year -262143", "-262143-01-01T00:00:00Z", Status(422)),
+            ("year +262142", "+262142-12-31T23:59:59Z", Status(422)),
+            ("year -4714", "-4714-11-23T00:00:00Z", Status(422)),
+            ("year 10000", "+10000-01-01T00:00:00Z", Status(422)),
+            ("year 0", "0000-01-01T00:00:00Z", NoServerError),
+            ("year 9999", "9999-12-31T23:59:59.999999999Z", NoServerError),
+            ("offset +23:59", "2026-01-01T00:00:00+23:59", NoServerError),
+            ("leap second", "2016-12-31T23:59:60Z", NoServerError),
+            ("February 30", "2026-02-30T00:00:00Z", Status(422)),
+            ("no zone", "2026-01-01T00:00:00", Status(422)),
+        ] {
+            let mut o = fields.clone();
+            o.insert(key.clone(), json!(time));
+            cases.push(case(
+                format!("{label} for {key}"),
+                json_bytes(&Value::Object(o)),
+                expect,
+            ));
+        }
+    }
     if has_numbers(valid) {
         for (label, number, expect) in [
             ("1e400", "1e400", ClientError),
@@ -803,7 +826,13 @@ async fn hammer(app: &TestApp, target: &Target, faults: &mut Faults) -> usize {
         if let Some(t) = &target.token {
             req = req.bearer_auth(t);
         }
-        if let Some(etag) = &target.if_match {
+        if let Some(from) = &target.etag_from {
+            let current = app.get(from, target.token.as_deref()).await;
+            let etag = current
+                .headers()
+                .get("etag")
+                .unwrap_or_else(|| panic!("no ETag on GET {from}: {}", current.status()))
+                .clone();
             req = req.header("if-match", etag);
         }
         let what = format!("{} {} ({}): {}", target.method, target.path, target.name, c.name);
@@ -1221,6 +1250,9 @@ async fn repeated_or_invalid_query_parameters_are_400_problems() {
         "{\"id\":1,\"t\":\"+262142-12-31T23:59:59\"}",
         "{\"id\":1,\"t\":\"-262143-01-01T00:00:00\"}",
         "{\"id\":1,\"t\":\"0000-01-01T00:00:00\"}",
+        "{\"id\":1,\"t\":\"-4714-11-23T00:00:00\"}",
+        "{\"id\":1,\"t\":\"+10000-01-01T00:00:00\"}",
+        "{\"id\":1,\"t\":\"2026-01-01T00:00:00\",\"r\":0.5}",
         "{\"id\":1,\"r\":1e308}",
         "{\"id\":1,\"r\":-1e308}",
         "{\"id\":1,\"r\":5e-324}",
@@ -1260,6 +1292,9 @@ async fn repeated_or_invalid_query_parameters_are_400_problems() {
         "published_after=-262143-01-01T00:00:00Z",
         "published_after=+262143-01-01T00:00:00Z",
         "published_after=0000-01-01T00:00:00Z",
+        "published_before=-4714-11-23T00:00:00Z",
+        "published_before=%2B262142-12-31T23:59:59Z",
+        "published_after=%2B10000-01-01T00:00:00Z",
         "published_after=9999-12-31T23:59:59Z&published_before=0001-01-01T00:00:00Z",
         "published_before=2026-01-01T00:00:00+99:00",
         "kind=%00",

@@ -92,8 +92,8 @@ fn password_in(stdout: &str, username: &str) -> String {
 
 /// `seed-demo`, then through the API what seed-demo leaves out: an admin, a webhook with
 /// deliveries, a renamed article (an old slug and a revision), a renamed series, a moderation
-/// decision and a blocklist entry.
-async fn seeded_site(url: &DatabaseUrl) -> Staff {
+/// decision and a blocklist entry. Returns the staff and the app serving the site.
+async fn seeded_site(url: &DatabaseUrl) -> (Staff, TestApp) {
     let stdout = succeeded(run(url, &["seed-demo"]), "seed-demo");
     let staff = Staff {
         editor: password_in(&stdout, "demo-editor"),
@@ -173,7 +173,7 @@ async fn seeded_site(url: &DatabaseUrl) -> Staff {
         )
         .await;
     json_of(res, "POST blocklist").await;
-    staff
+    (staff, app)
 }
 
 /// What a client sees of one response.
@@ -317,7 +317,7 @@ fn import(url: &DatabaseUrl, dump: &Path) -> String {
 #[tokio::test]
 async fn an_imported_export_answers_every_request_byte_for_byte_and_new_rows_get_fresh_ids() {
     let (db_a, a) = TestDb::create();
-    let staff = seeded_site(&a).await;
+    let (staff, app_a) = seeded_site(&a).await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("dump.jsonl");
     let out = run(&a, &["export", file.to_str().unwrap()]);
@@ -368,7 +368,6 @@ async fn an_imported_export_answers_every_request_byte_for_byte_and_new_rows_get
     let report = import(&b, &file);
     assert!(report.contains("comment_moderation_log"), "{report}");
 
-    let app_a = app_on(&a).await;
     let app_b = app_on(&b).await;
     let before = responses(&app_a, &staff, true).await;
     let after = responses(&app_b, &staff, true).await;
@@ -443,7 +442,7 @@ async fn a_round_trip_sqlite_to_postgresql_to_sqlite_answers_identically() {
         return;
     }
     let (_dir_a, a) = sqlite_db();
-    let staff = seeded_site(&a).await;
+    let (staff, app_a) = seeded_site(&a).await;
     let dir = tempfile::tempdir().unwrap();
     let first = dir.path().join("from-sqlite.jsonl");
     std::fs::write(&first, export(&a)).unwrap();
@@ -483,7 +482,6 @@ async fn a_round_trip_sqlite_to_postgresql_to_sqlite_answers_identically() {
         "and gives them back"
     );
 
-    let app_a = app_on(&a).await;
     let app_pg = app_on(&pg).await;
     let app_c = app_on(&c).await;
     let on_a = responses(&app_a, &staff, false).await;

@@ -216,8 +216,8 @@ async function main(): Promise<void> {
     `series filter: got ${inSeries.data.map((a) => a.slug).join(", ")}`,
   );
 
-  const openedOutcome = await reader.GET("/api/v1/articles/{slug}", {
-    params: { path: { slug: partOne.slug } },
+  const openedOutcome = await reader.GET("/api/v1/articles/{article}", {
+    params: { path: { article: partOne.slug } },
   });
   const opened = expectStatus("GET /api/v1/articles/{slug}", 200, openedOutcome);
   header("GET /api/v1/articles/{slug}", openedOutcome.response, "ETag");
@@ -233,7 +233,9 @@ async function main(): Promise<void> {
   const followed = expectStatus(
     "GET /api/v1/articles/{slug} (next part)",
     200,
-    await reader.GET("/api/v1/articles/{slug}", { params: { path: { slug: firstNav.next.slug } } }),
+    await reader.GET("/api/v1/articles/{article}", {
+      params: { path: { article: firstNav.next.slug } },
+    }),
   );
   const secondNav = navIn(followed, series.id);
   console.log(`  followed next to "${followed.title}": ${describeNav(secondNav)}`);
@@ -324,7 +326,7 @@ async function main(): Promise<void> {
   const recount = expectStatus(
     "GET /api/v1/articles/{slug} (after approval)",
     200,
-    await reader.GET("/api/v1/articles/{slug}", { params: { path: { slug: opened.slug } } }),
+    await reader.GET("/api/v1/articles/{article}", { params: { path: { article: opened.slug } } }),
   );
   check(recount.comment_count === 1, `comment_count is ${recount.comment_count}, expected 1`);
 

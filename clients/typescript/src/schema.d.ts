@@ -113,7 +113,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/articles/{slug}": {
+    "/api/v1/articles/{article}": {
         parameters: {
             query?: never;
             header?: never;
@@ -126,22 +126,6 @@ export interface paths {
          *     otherwise); editors and admins see every status. An old slug answers 301 to the current one.
          */
         get: operations["get_article"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/articles/{id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
         put?: never;
         post?: never;
         /**
@@ -363,7 +347,11 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Remove a blocklist entry. */
+        /**
+         * Remove a blocklist entry.
+         * @description Deletes the entry at once: new comments that matched it are no longer filed as spam. Comments
+         *     it already filed stay where they are.
+         */
         delete: operations["remove_block"];
         options?: never;
         head?: never;
@@ -396,7 +384,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/series/{slug}": {
+    "/api/v1/series/{series}": {
         parameters: {
             query?: never;
             header?: never;
@@ -409,22 +397,6 @@ export interface paths {
          *     among themselves; editors and admins see every article. An old slug answers 301.
          */
         get: operations["get_series"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/series/{id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
         put?: never;
         post?: never;
         /**
@@ -525,7 +497,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a webhook. */
+        /**
+         * Get a webhook.
+         * @description One webhook by id (admins). Its secret is not shown again.
+         */
         get: operations["get_webhook"];
         put?: never;
         post?: never;
@@ -594,7 +569,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a user. */
+        /**
+         * Get a user.
+         * @description One user by id (admin only), without its password hash.
+         */
         get: operations["get_user"];
         put?: never;
         post?: never;
@@ -663,17 +641,18 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        /** @description A new blocklist entry. */
         AddBlock: {
             /** @description What `value` is. */
             kind: components["schemas"]["BlockKind"];
             /**
-             * @description An e-mail address, a domain, an IP address or a CIDR network.
+             * @description An e-mail address (`email`), a domain (`email_domain`), an IP address (`ip`) or a CIDR
+             *     network or address (`cidr`), as `kind` says.
              * @example 203.0.113.0/24
              */
             value: string;
             /**
-             * @description Why, for the other moderators; at most 1,000 characters.
+             * @description Why, for the other moderators; at most 1,000 characters, no control characters but tabs
+             *     and line breaks.
              * @example link spam from this network
              */
             note?: string | null;
@@ -683,7 +662,57 @@ export interface components {
              * @example 2026-12-25T00:00:00Z
              */
             expires_at?: string | null;
-        };
+        } & ({
+            /**
+             * @description The kind this form of `value` goes with.
+             * @example email
+             * @enum {string}
+             */
+            kind: "email";
+            /**
+             * Format: email
+             * @description The value, in the form its `kind` needs.
+             * @example spam@example.com
+             */
+            value: string;
+        } | {
+            /**
+             * @description The kind this form of `value` goes with.
+             * @example email_domain
+             * @enum {string}
+             */
+            kind: "email_domain";
+            /**
+             * Format: hostname
+             * @description The value, in the form its `kind` needs.
+             * @example example.com
+             */
+            value: string;
+        } | {
+            /**
+             * @description The kind this form of `value` goes with.
+             * @example ip
+             * @enum {string}
+             */
+            kind: "ip";
+            /**
+             * @description The value, in the form its `kind` needs.
+             * @example 203.0.113.7
+             */
+            value: string;
+        } | {
+            /**
+             * @description The kind this form of `value` goes with.
+             * @example cidr
+             * @enum {string}
+             */
+            kind: "cidr";
+            /**
+             * @description The value, in the form its `kind` needs.
+             * @example 203.0.113.0/24
+             */
+            value: string;
+        });
         /** @description One article to put into a series. */
         AddSeriesArticle: {
             /**
@@ -1005,7 +1034,8 @@ export interface components {
             /** @description What to do with every one of them. */
             action: components["schemas"]["ModerationAction"];
             /**
-             * @description A note recorded with each, at most 1,000 characters.
+             * @description A note recorded with each, at most 1,000 characters, no control characters but tabs and
+             *     line breaks.
              * @example cleared the morning queue
              */
             moderation_note?: string | null;
@@ -1153,10 +1183,9 @@ export interface components {
          * @enum {string}
          */
         CommentStatus: "pending" | "approved" | "rejected" | "spam";
-        /** @description A new article. Only `title` is required. */
         CreateArticle: {
             /**
-             * @description 1–300 characters.
+             * @description 1–300 characters, not all spaces (surrounding spaces are trimmed).
              * @example The river crossing reopens
              */
             title: string;
@@ -1167,7 +1196,7 @@ export interface components {
              */
             slug?: string | null;
             /**
-             * @description At most 500 characters.
+             * @description At most 500 characters; blank counts as absent.
              * @example Ferries run again after three weeks
              */
             subtitle?: string | null;
@@ -1182,19 +1211,19 @@ export interface components {
              */
             body_markdown?: string | null;
             /**
-             * @description An http(s) URL, at most 2,000 characters.
+             * @description An http(s) URL, at most 2,000 characters; blank counts as absent.
              * @example https://images.example/ferry.jpg
              */
             cover_image_url?: string | null;
             /**
-             * @description At most 20 tags of 1–50 characters; duplicates are dropped.
+             * @description At most 20 tags; duplicates (by their URL form) are dropped.
              * @example [
              *       "transport"
              *     ]
              */
-            tags?: string[] | null;
+            tags?: components["schemas"]["TagName"][] | null;
             /**
-             * @description A language tag such as `en`, `kk`, `ru`; default `en`.
+             * @description A language tag such as `en`, `kk`, `ru`, `pt-BR`; default `en`.
              * @example en
              */
             language?: string | null;
@@ -1210,11 +1239,25 @@ export interface components {
              * @example true
              */
             comments_enabled?: boolean | null;
-        };
+        } & ({
+            /**
+             * @description Any status but `scheduled`…
+             * @example draft
+             * @enum {string|null}
+             */
+            status?: "draft" | "published" | "archived" | null;
+        } | {
+            /**
+             * Format: date-time
+             * @description …or a publication time.
+             * @example 2026-11-25T08:00:00Z
+             */
+            published_at: string;
+        });
         /** @description A new series. Only `title` is required. */
         CreateSeries: {
             /**
-             * @description 1–300 characters.
+             * @description 1–300 characters, not all spaces (surrounding spaces are trimmed).
              * @example The bridge trial
              */
             title: string;
@@ -1225,7 +1268,7 @@ export interface components {
              */
             slug?: string | null;
             /**
-             * @description Plain text, at most 2,000 characters.
+             * @description Plain text, at most 2,000 characters; blank counts as absent.
              * @example Our reports on the trial over the collapsed footbridge.
              */
             description?: string | null;
@@ -1245,7 +1288,7 @@ export interface components {
             /** @description The user's role. */
             role: components["schemas"]["Role"];
             /**
-             * @description 1–100 characters; defaults to the username.
+             * @description 1–100 characters without control characters; defaults to the username.
              * @example Jane Doe
              */
             display_name?: string | null;
@@ -1258,15 +1301,16 @@ export interface components {
              */
             url: string;
             /**
-             * @description One or more events.
+             * @description One or more events; repeats are dropped.
              * @example [
              *       "article.published",
              *       "comment.approved"
              *     ]
              */
-            events: string[];
+            events: components["schemas"]["Event"][];
             /**
-             * @description The signing secret, 16–256 characters; made up (and returned once) when absent.
+             * @description The signing secret, 16–256 characters without control characters; made up (and returned
+             *     once) when absent.
              * @example a-long-random-shared-secret
              */
             secret?: string | null;
@@ -1281,7 +1325,7 @@ export interface components {
              */
             include_private?: boolean | null;
             /**
-             * @description At most 500 characters.
+             * @description At most 500 characters; blank counts as absent.
              * @example Rebuild the static site
              */
             description?: string | null;
@@ -1369,6 +1413,8 @@ export interface components {
              */
             slug: string;
         };
+        /** @description The `data` of a delivery: which one the payload's `event` says. */
+        EventData: components["schemas"]["ArticleEventData"] | components["schemas"]["CommentEventData"];
         /** @description The state of the process or its database. */
         Health: {
             /**
@@ -1382,7 +1428,8 @@ export interface components {
             /** @description The new status. */
             status: components["schemas"]["CommentStatus"];
             /**
-             * @description Why, for the other moderators; at most 1,000 characters.
+             * @description Why, for the other moderators; at most 1,000 characters, no control characters but tabs
+             *     and line breaks.
              * @example on topic
              */
             moderation_note?: string | null;
@@ -1515,565 +1562,74 @@ export interface components {
         /** @description A page of a list. */
         Page_ArticleSummary: {
             /** @description The items of this page, in the list's order. */
-            data: {
-                /**
-                 * Format: int64
-                 * @description The article's id.
-                 * @example 12
-                 */
-                id: number;
-                /**
-                 * @description The URL name.
-                 * @example the-river-crossing-reopens
-                 */
-                slug: string;
-                /**
-                 * @description The headline.
-                 * @example The river crossing reopens
-                 */
-                title: string;
-                /**
-                 * @description A secondary headline.
-                 * @example Ferries run again after three weeks
-                 */
-                subtitle?: string | null;
-                /**
-                 * @description A short summary.
-                 * @example The ferry service resumed on Monday morning.
-                 */
-                excerpt: string;
-                /**
-                 * @description An http(s) URL of the cover image.
-                 * @example https://images.example/ferry.jpg
-                 */
-                cover_image_url?: string | null;
-                /**
-                 * @description Tags in the editor's order.
-                 * @example [
-                 *       "transport"
-                 *     ]
-                 */
-                tags: string[];
-                /**
-                 * @description The language tag of the text.
-                 * @example en
-                 */
-                language: string;
-                /** @description Where the article is in its life. */
-                status: components["schemas"]["Status"];
-                /**
-                 * Format: date-time
-                 * @description When the article was (or is to be) published.
-                 * @example 2026-11-25T08:00:00Z
-                 */
-                published_at?: string | null;
-                /**
-                 * Format: date-time
-                 * @description When the article was created.
-                 * @example 2026-11-24T17:30:00Z
-                 */
-                created_at: string;
-                /**
-                 * Format: date-time
-                 * @description When the article was last changed.
-                 * @example 2026-11-25T07:55:00Z
-                 */
-                updated_at: string;
-                /** @description Who wrote it. */
-                author: components["schemas"]["Author"];
-                /**
-                 * Format: int32
-                 * @description Minutes to read.
-                 * @example 4
-                 */
-                reading_time_minutes: number;
-                /**
-                 * Format: int32
-                 * @description Words in the body.
-                 * @example 730
-                 */
-                word_count: number;
-                /**
-                 * @description Whether readers may comment.
-                 * @example true
-                 */
-                comments_enabled: boolean;
-                /**
-                 * Format: int32
-                 * @description Approved comments.
-                 * @example 3
-                 */
-                comment_count: number;
-            }[];
+            data: components["schemas"]["ArticleSummary"][];
             page: components["schemas"]["PageInfo"];
         };
         /** @description A page of a list. */
         Page_BlockView: {
             /** @description The items of this page, in the list's order. */
-            data: {
-                /**
-                 * Format: int64
-                 * @description The entry's id.
-                 * @example 5
-                 */
-                id: number;
-                /** @description What `value` is. */
-                kind: components["schemas"]["BlockKind"];
-                /**
-                 * @description The e-mail, domain (subdomains match too), IP address or CIDR network, normalised.
-                 * @example 203.0.113.0/24
-                 */
-                value: string;
-                /**
-                 * @description Why it was added.
-                 * @example link spam from this network
-                 */
-                note?: string | null;
-                /**
-                 * Format: date-time
-                 * @description When it stops applying; `null` for never.
-                 * @example 2026-12-25T00:00:00Z
-                 */
-                expires_at?: string | null;
-                /**
-                 * Format: date-time
-                 * @description When it was added.
-                 * @example 2026-11-25T09:00:00Z
-                 */
-                created_at: string;
-                created_by?: components["schemas"]["StaffRef"] | null;
-            }[];
+            data: components["schemas"]["BlockView"][];
             page: components["schemas"]["PageInfo"];
         };
         /** @description A page of a list. */
         Page_DeliveryView: {
             /** @description The items of this page, in the list's order. */
-            data: {
-                /**
-                 * Format: int64
-                 * @description The delivery's id (the `X-Masthead-Delivery` header).
-                 * @example 17
-                 */
-                id: number;
-                /**
-                 * @description The event's id, shared by its deliveries to every hook (the payload's `id`).
-                 * @example 8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f
-                 */
-                event_id: string;
-                /** @description The event. */
-                event: components["schemas"]["Event"];
-                /**
-                 * @description `pending` (waiting or retrying), `delivered`, or `failed` (attempts used up).
-                 * @example delivered
-                 */
-                status: string;
-                /**
-                 * Format: int32
-                 * @description Attempts so far.
-                 * @example 1
-                 */
-                attempts: number;
-                /**
-                 * Format: date-time
-                 * @description When the next attempt is due (while pending).
-                 * @example 2026-11-25T09:00:02Z
-                 */
-                next_attempt_at: string;
-                /**
-                 * Format: int32
-                 * @description The HTTP status of the last attempt.
-                 * @example 200
-                 */
-                last_status_code?: number | null;
-                /**
-                 * @description Why the last attempt failed to get an answer.
-                 * @example error sending request
-                 */
-                last_error?: string | null;
-                /**
-                 * @description The start of the last answer's body.
-                 * @example ok
-                 */
-                last_response?: string | null;
-                /**
-                 * Format: date-time
-                 * @description When it was delivered.
-                 * @example 2026-11-25T09:00:01Z
-                 */
-                delivered_at?: string | null;
-                /**
-                 * Format: date-time
-                 * @description When the event happened.
-                 * @example 2026-11-25T09:00:00Z
-                 */
-                created_at: string;
-                /** @description The exact JSON body that is signed and posted. */
-                payload: components["schemas"]["WebhookPayload"];
-            }[];
+            data: components["schemas"]["DeliveryView"][];
             page: components["schemas"]["PageInfo"];
         };
         /** @description A page of a list. */
         Page_ModeratorComment: {
             /** @description The items of this page, in the list's order. */
-            data: {
-                /**
-                 * Format: int64
-                 * @description The comment's id.
-                 * @example 42
-                 */
-                id: number;
-                /** @description The article it was posted on. */
-                article: components["schemas"]["CommentArticle"];
-                /**
-                 * Format: int64
-                 * @description The comment this one answers.
-                 * @example 41
-                 */
-                parent_id?: number | null;
-                /**
-                 * Format: int32
-                 * @description How deep in the thread.
-                 * @example 1
-                 */
-                depth: number;
-                /**
-                 * @description The name the commenter gave.
-                 * @example Dana K.
-                 */
-                author_name: string;
-                /**
-                 * @description The commenter's e-mail: private, never published.
-                 * @example dana@example.org
-                 */
-                author_email: string;
-                /**
-                 * @description The site the commenter gave.
-                 * @example https://dana.example.org
-                 */
-                author_url?: string | null;
-                /**
-                 * @description The comment as typed.
-                 * @example The ferry timetable is *still* wrong on the website.
-                 */
-                body_markdown: string;
-                /**
-                 * @description The comment as readers see it.
-                 * @example <p>The ferry timetable is <em>still</em> wrong on the website.</p>
-                 */
-                body_html: string;
-                /** @description Where it is in moderation. */
-                status: components["schemas"]["CommentStatus"];
-                /**
-                 * @description The client's address: private.
-                 * @example 203.0.113.7
-                 */
-                ip_address?: string | null;
-                /**
-                 * @description The client's user agent: private.
-                 * @example Mozilla/5.0 (X11; Linux x86_64)
-                 */
-                user_agent?: string | null;
-                moderated_by?: components["schemas"]["StaffRef"] | null;
-                /**
-                 * Format: date-time
-                 * @description When it was last moderated.
-                 * @example 2026-11-25T09:30:00Z
-                 */
-                moderated_at?: string | null;
-                /**
-                 * @description The last moderation note, or the automatic filter's reason.
-                 * @example on topic
-                 */
-                moderation_note?: string | null;
-                /**
-                 * Format: date-time
-                 * @description When it was posted.
-                 * @example 2026-11-25T09:15:00Z
-                 */
-                created_at: string;
-                /** @description Every moderation step, oldest first. */
-                history: components["schemas"]["ModerationStep"][];
-            }[];
+            data: components["schemas"]["ModeratorComment"][];
             page: components["schemas"]["PageInfo"];
         };
         /** @description A page of a list. */
         Page_PublicComment: {
             /** @description The items of this page, in the list's order. */
-            data: {
-                /**
-                 * Format: int64
-                 * @description The comment's id.
-                 * @example 42
-                 */
-                id: number;
-                /**
-                 * Format: int64
-                 * @description The comment this one answers, or `null` at the top of the thread.
-                 * @example 41
-                 */
-                parent_id?: number | null;
-                /**
-                 * Format: int32
-                 * @description How deep in the thread: 0 for a top-level comment, 1 for a reply, …
-                 * @example 1
-                 */
-                depth: number;
-                /**
-                 * @description The name the commenter gave.
-                 * @example Dana K.
-                 */
-                author_name: string;
-                /**
-                 * @description The site the commenter gave.
-                 * @example https://dana.example.org
-                 */
-                author_url?: string | null;
-                /**
-                 * @description The comment rendered to sanitised HTML; links carry `rel="nofollow ugc noopener"`.
-                 * @example <p>The ferry timetable is <em>still</em> wrong on the website.</p>
-                 */
-                body_html: string;
-                /**
-                 * Format: date-time
-                 * @description When it was posted.
-                 * @example 2026-11-25T09:15:00Z
-                 */
-                created_at: string;
-            }[];
+            data: components["schemas"]["PublicComment"][];
             page: components["schemas"]["PageInfo"];
         };
         /** @description A page of a list. */
         Page_RevisionView: {
             /** @description The items of this page, in the list's order. */
-            data: {
-                /**
-                 * Format: int32
-                 * @description The revision number; the article's first version is 1.
-                 * @example 3
-                 */
-                rev: number;
-                /**
-                 * @description The headline then.
-                 * @example The river crossing reopens
-                 */
-                title: string;
-                /**
-                 * @description The secondary headline then.
-                 * @example Ferries run again
-                 */
-                subtitle?: string | null;
-                /**
-                 * @description The excerpt then.
-                 * @example The ferry service resumed on Monday morning.
-                 */
-                excerpt: string;
-                /**
-                 * @description The body then.
-                 * @example The ferry service resumed on Monday morning.
-                 */
-                body_markdown: string;
-                /**
-                 * @description The cover image then.
-                 * @example https://images.example/ferry.jpg
-                 */
-                cover_image_url?: string | null;
-                /**
-                 * @description The tags then.
-                 * @example [
-                 *       "transport"
-                 *     ]
-                 */
-                tags: string[];
-                /**
-                 * @description The language then.
-                 * @example en
-                 */
-                language: string;
-                /** @description The status then. */
-                status: components["schemas"]["Status"];
-                /**
-                 * @description The slug then.
-                 * @example the-river-crossing-reopens
-                 */
-                slug: string;
-                /**
-                 * Format: date-time
-                 * @description The publication time then.
-                 * @example 2026-11-25T08:00:00Z
-                 */
-                published_at?: string | null;
-                /** @description Who saved this version. */
-                editor: components["schemas"]["Author"];
-                /**
-                 * Format: date-time
-                 * @description When this version was saved.
-                 * @example 2026-11-25T07:55:00Z
-                 */
-                created_at: string;
-            }[];
+            data: components["schemas"]["RevisionView"][];
             page: components["schemas"]["PageInfo"];
         };
         /** @description A page of a list. */
         Page_SeriesSummary: {
             /** @description The items of this page, in the list's order. */
-            data: {
-                /**
-                 * Format: int64
-                 * @description The series id.
-                 * @example 3
-                 */
-                id: number;
-                /**
-                 * @description The URL name.
-                 * @example the-bridge-trial
-                 */
-                slug: string;
-                /**
-                 * @description The series title.
-                 * @example The bridge trial
-                 */
-                title: string;
-                /**
-                 * @description What the story is about.
-                 * @example Our reports on the trial over the collapsed footbridge.
-                 */
-                description?: string | null;
-                /**
-                 * Format: date-time
-                 * @description When the series was created.
-                 * @example 2026-11-20T08:00:00Z
-                 */
-                created_at: string;
-                /**
-                 * Format: date-time
-                 * @description When the series or its order last changed.
-                 * @example 2026-11-25T07:55:00Z
-                 */
-                updated_at: string;
-                /**
-                 * Format: int64
-                 * @description How many articles it holds: public ones for readers, all for editors.
-                 * @example 4
-                 */
-                article_count: number;
-            }[];
+            data: components["schemas"]["SeriesSummary"][];
             page: components["schemas"]["PageInfo"];
         };
         /** @description A page of a list. */
         Page_UserView: {
             /** @description The items of this page, in the list's order. */
-            data: {
-                /**
-                 * Format: int64
-                 * @description The user's id.
-                 * @example 1
-                 */
-                id: number;
-                /**
-                 * @description The login name.
-                 * @example jdoe
-                 */
-                username: string;
-                /** @description What the user may do. */
-                role: components["schemas"]["Role"];
-                /**
-                 * @description The name shown as an article's author.
-                 * @example Jane Doe
-                 */
-                display_name: string;
-                /**
-                 * @description A disabled user cannot log in and its tokens are refused.
-                 * @example false
-                 */
-                disabled: boolean;
-                /**
-                 * Format: date-time
-                 * @description When the user was created.
-                 * @example 2026-11-25T18:00:00Z
-                 */
-                created_at: string;
-                /**
-                 * Format: date-time
-                 * @description When the user was last changed.
-                 * @example 2026-11-25T18:00:00Z
-                 */
-                updated_at: string;
-            }[];
+            data: components["schemas"]["UserView"][];
             page: components["schemas"]["PageInfo"];
         };
         /** @description A page of a list. */
         Page_WebhookView: {
             /** @description The items of this page, in the list's order. */
-            data: {
-                /**
-                 * Format: int64
-                 * @description The hook's id.
-                 * @example 1
-                 */
-                id: number;
-                /**
-                 * @description Where deliveries are posted.
-                 * @example https://hooks.example.org/masthead
-                 */
-                url: string;
-                /**
-                 * @description The events it receives.
-                 * @example [
-                 *       "article.published",
-                 *       "comment.approved"
-                 *     ]
-                 */
-                events: components["schemas"]["Event"][];
-                /**
-                 * @description Inactive hooks receive nothing.
-                 * @example true
-                 */
-                active: boolean;
-                /**
-                 * @description Whether comment events carry the commenter's e-mail, address, user agent and status
-                 *     (for moderators' tools only).
-                 * @example false
-                 */
-                include_private: boolean;
-                /**
-                 * @description What the hook is for.
-                 * @example Rebuild the static site
-                 */
-                description?: string | null;
-                /**
-                 * @description The signing secret: only in the answer that created or changed it.
-                 * @example whsec_3f1c0e8a9b7d4c2e1f0a9b8c7d6e5f4a
-                 */
-                secret?: string | null;
-                /**
-                 * Format: date-time
-                 * @description When the hook was created.
-                 * @example 2026-11-25T09:00:00Z
-                 */
-                created_at: string;
-                /**
-                 * Format: date-time
-                 * @description When the hook last changed.
-                 * @example 2026-11-25T09:00:00Z
-                 */
-                updated_at: string;
-            }[];
+            data: components["schemas"]["WebhookView"][];
             page: components["schemas"]["PageInfo"];
         };
         /** @description A reader's comment as the public form sends it. */
         PostComment: {
             /**
-             * @description The name shown with the comment, 1–100 characters.
+             * @description The name shown with the comment, 1–100 characters without control characters.
              * @example Dana K.
              */
             author_name: string;
             /**
-             * @description Required, never published: only moderators see it.
+             * Format: email
+             * @description Required, never published: only moderators see it. An address with a dotted domain, no
+             *     IP literal and no display name.
              * @example dana@example.org
              */
             author_email: string;
             /**
-             * @description Markdown subset (emphasis, links, code, quotes, lists), 1–10,000 characters.
+             * @description Markdown subset (emphasis, links, code, quotes, lists), 1–10,000 characters; no control
+             *     characters but tabs and line breaks.
              * @example The ferry timetable is *still* wrong on the website.
              */
             body: string;
@@ -2084,7 +1640,7 @@ export interface components {
              */
             parent_id?: number | null;
             /**
-             * @description The commenter's own site, http(s) only.
+             * @description The commenter's own site, http(s) only; blank counts as absent.
              * @example https://dana.example.org
              */
             author_url?: string | null;
@@ -2259,6 +1815,7 @@ export interface components {
         };
         /**
          * @description What a user may do.
+         * @example editor
          * @enum {string}
          */
         Role: "admin" | "editor" | "moderator";
@@ -2461,9 +2018,16 @@ export interface components {
         };
         /**
          * @description Where an article is in its life.
+         * @example published
          * @enum {string}
          */
         Status: "draft" | "scheduled" | "published" | "archived";
+        /**
+         * @description A tag: 1–50 characters without control characters, not all spaces (surrounding spaces are
+         *     trimmed).
+         * @example transport
+         */
+        TagName: string;
         /** @description Credentials exchanged for an access token. */
         TokenRequest: {
             /**
@@ -2504,7 +2068,7 @@ export interface components {
          */
         UpdateArticle: {
             /**
-             * @description 1–300 characters.
+             * @description 1–300 characters, not all spaces (surrounding spaces are trimmed).
              * @example The river crossing reopens at last
              */
             title?: string | null;
@@ -2529,7 +2093,7 @@ export interface components {
              */
             body_markdown?: string | null;
             /**
-             * @description An http(s) URL; `null` clears it.
+             * @description An http(s) URL; `null` (or blank) clears it.
              * @example https://images.example/ferry2.jpg
              */
             cover_image_url?: string | null;
@@ -2540,7 +2104,7 @@ export interface components {
              *       "rivers"
              *     ]
              */
-            tags?: string[] | null;
+            tags?: components["schemas"]["TagName"][] | null;
             /**
              * @description A language tag.
              * @example kk
@@ -2562,7 +2126,7 @@ export interface components {
         /** @description Changes to a series: absent fields stay as they are; `description: null` clears it. */
         UpdateSeries: {
             /**
-             * @description 1–300 characters.
+             * @description 1–300 characters, not all spaces (surrounding spaces are trimmed).
              * @example The footbridge trial
              */
             title?: string | null;
@@ -2589,7 +2153,7 @@ export interface components {
              */
             password?: string | null;
             /**
-             * @description A new display name, 1–100 characters.
+             * @description A new display name, 1–100 characters without control characters.
              * @example Jane Q. Doe
              */
             display_name?: string | null;
@@ -2607,14 +2171,14 @@ export interface components {
              */
             url?: string | null;
             /**
-             * @description Replaces the event list.
+             * @description Replaces the event list; repeats are dropped.
              * @example [
              *       "article.published"
              *     ]
              */
-            events?: string[] | null;
+            events?: components["schemas"]["Event"][] | null;
             /**
-             * @description A new signing secret, 16–256 characters.
+             * @description A new signing secret, 16–256 characters without control characters.
              * @example another-long-random-secret
              */
             secret?: string | null;
@@ -2692,7 +2256,7 @@ export interface components {
              */
             created_at: string;
             /** @description `ArticleEventData` for `article.*` events, `CommentEventData` for `comment.*`. */
-            data: Record<string, never>;
+            data: components["schemas"]["EventData"];
         };
         /** @description A webhook: where events are posted. */
         WebhookView: {
@@ -3084,7 +2648,7 @@ export interface operations {
                  */
                 limit?: number;
                 /**
-                 * @description `page.next_cursor` of the previous page.
+                 * @description `page.next_cursor` of the previous page: an opaque token the server issued.
                  * @example eyJ0IjoiMjAyNi0xMS0yNVQwODowMDowMCIsImlkIjoxMn0
                  */
                 cursor?: string;
@@ -3209,10 +2773,10 @@ export interface operations {
             };
             path: {
                 /**
-                 * @description The article's current or an old slug
+                 * @description The article's current or an old slug (this path takes the article's id for `PATCH` and `DELETE`)
                  * @example the-river-crossing-reopens
                  */
-                slug: string;
+                article: string;
             };
             cookie?: never;
         };
@@ -3260,10 +2824,10 @@ export interface operations {
             };
             path: {
                 /**
-                 * @description The article's id
+                 * @description The article's id (`GET` takes its slug)
                  * @example 12
                  */
-                id: number;
+                article: number;
             };
             cookie?: never;
         };
@@ -3292,10 +2856,10 @@ export interface operations {
             };
             path: {
                 /**
-                 * @description The article's id
+                 * @description The article's id (`GET` takes its slug)
                  * @example 12
                  */
-                id: number;
+                article: number;
             };
             cookie?: never;
         };
@@ -3337,8 +2901,9 @@ export interface operations {
                  */
                 limit?: number;
                 /**
-                 * @description `page.next_cursor` of the previous page; omit for the first page.
-                 * @example eyJpZCI6MjB9
+                 * @description `page.next_cursor` of the previous page, an opaque token the server issued; omit for the
+                 *     first page.
+                 * @example MjA
                  */
                 cursor?: string;
             };
@@ -3416,13 +2981,13 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description Items per page, 1–100 (default 20).
+                 * @description Items per page, 1–100 (default 20)
                  * @example 20
                  */
                 limit?: number;
                 /**
-                 * @description `page.next_cursor` of the previous page; omit for the first page.
-                 * @example eyJpZCI6MjB9
+                 * @description `page.next_cursor` of the previous page, an opaque token the server issued; omit for the first page
+                 * @example eyJwIjoiMDAwMDAwMDAwMDQxLyJ9
                  */
                 cursor?: string;
             };
@@ -3524,7 +3089,7 @@ export interface operations {
                  */
                 limit?: number;
                 /**
-                 * @description `page.next_cursor` of the previous page.
+                 * @description `page.next_cursor` of the previous page, an opaque token the server issued.
                  * @example NDI
                  */
                 cursor?: string;
@@ -3705,8 +3270,9 @@ export interface operations {
                  */
                 limit?: number;
                 /**
-                 * @description `page.next_cursor` of the previous page; omit for the first page.
-                 * @example eyJpZCI6MjB9
+                 * @description `page.next_cursor` of the previous page, an opaque token the server issued; omit for the
+                 *     first page.
+                 * @example MjA
                  */
                 cursor?: string;
             };
@@ -3799,8 +3365,9 @@ export interface operations {
                  */
                 limit?: number;
                 /**
-                 * @description `page.next_cursor` of the previous page; omit for the first page.
-                 * @example eyJpZCI6MjB9
+                 * @description `page.next_cursor` of the previous page, an opaque token the server issued; omit for the
+                 *     first page.
+                 * @example MjA
                  */
                 cursor?: string;
             };
@@ -3883,10 +3450,10 @@ export interface operations {
             };
             path: {
                 /**
-                 * @description The series' current or an old slug
+                 * @description The series' current or an old slug (this path takes the series id for `PATCH` and `DELETE`)
                  * @example the-bridge-trial
                  */
-                slug: string;
+                series: string;
             };
             cookie?: never;
         };
@@ -3934,10 +3501,10 @@ export interface operations {
             };
             path: {
                 /**
-                 * @description The series id
+                 * @description The series id (`GET` takes its slug)
                  * @example 3
                  */
-                id: number;
+                series: number;
             };
             cookie?: never;
         };
@@ -3966,10 +3533,10 @@ export interface operations {
             };
             path: {
                 /**
-                 * @description The series id
+                 * @description The series id (`GET` takes its slug)
                  * @example 3
                  */
-                id: number;
+                series: number;
             };
             cookie?: never;
         };
@@ -4134,8 +3701,9 @@ export interface operations {
                  */
                 limit?: number;
                 /**
-                 * @description `page.next_cursor` of the previous page; omit for the first page.
-                 * @example eyJpZCI6MjB9
+                 * @description `page.next_cursor` of the previous page, an opaque token the server issued; omit for the
+                 *     first page.
+                 * @example MjA
                  */
                 cursor?: string;
             };
@@ -4295,8 +3863,9 @@ export interface operations {
                  */
                 limit?: number;
                 /**
-                 * @description `page.next_cursor` of the previous page; omit for the first page.
-                 * @example eyJpZCI6MjB9
+                 * @description `page.next_cursor` of the previous page, an opaque token the server issued; omit for the
+                 *     first page.
+                 * @example MjA
                  */
                 cursor?: string;
             };
@@ -4338,8 +3907,9 @@ export interface operations {
                  */
                 limit?: number;
                 /**
-                 * @description `page.next_cursor` of the previous page; omit for the first page.
-                 * @example eyJpZCI6MjB9
+                 * @description `page.next_cursor` of the previous page, an opaque token the server issued; omit for the
+                 *     first page.
+                 * @example MjA
                  */
                 cursor?: string;
             };

@@ -49,6 +49,24 @@ fn search_terms(q: &str) -> Vec<String> {
         .collect()
 }
 
+/// A time filter as stored, or a field error for one outside the years both backends hold.
+fn time_param(
+    errors: &mut Vec<FieldError>,
+    field: &str,
+    raw: Option<chrono::DateTime<chrono::Utc>>,
+) -> Option<chrono::NaiveDateTime> {
+    match raw.map(crate::domain::timestamp).transpose() {
+        Ok(t) => t,
+        Err(message) => {
+            errors.push(FieldError {
+                field: field.into(),
+                message,
+            });
+            None
+        }
+    }
+}
+
 /// List articles.
 ///
 /// Public articles, newest first, as summaries (no bodies). Filter by `tag`, `series`, `author`,
@@ -92,7 +110,10 @@ pub async fn list_articles(
     let cursor: Option<ListCursor> = match params.cursor.as_deref().filter(|c| !c.is_empty()) {
         None => None,
         Some(raw) => {
-            let c = decode_cursor(raw);
+            // A forged time outside what the database holds would fail the query: a 500.
+            let c = decode_cursor::<ListCursor>(raw).filter(|c| {
+                c.t.is_none_or(|t| crate::domain::timestamp(t.and_utc()).is_ok())
+            });
             if c.is_none() {
                 errors.push(FieldError {
                     field: "cursor".into(),
@@ -126,6 +147,8 @@ pub async fn list_articles(
             }
         },
     };
+    let published_after = time_param(&mut errors, "published_after", params.published_after);
+    let published_before = time_param(&mut errors, "published_before", params.published_before);
     if !errors.is_empty() {
         return Err(ApiError::InvalidParameters(errors));
     }
@@ -155,8 +178,8 @@ pub async fn list_articles(
         series: params.series,
         author,
         terms,
-        published_after: params.published_after.map(|t| t.naive_utc()),
-        published_before: params.published_before.map(|t| t.naive_utc()),
+        published_after,
+        published_before,
         oldest_first,
         after,
         limit: limit + 1,

@@ -1,7 +1,7 @@
 //! Creating and changing articles: merge, validate, render, then write the article, its tags,
 //! old slug, search entry and revision in one transaction.
 
-use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 
 use super::dto::{ArticleView, Author, CreateArticle, UpdateArticle};
 use crate::db::models::{Article, ArticleWrite, Revision};
@@ -33,8 +33,11 @@ pub struct Draft {
     pub comments_enabled: bool,
 }
 
-fn to_naive(t: DateTime<Utc>) -> NaiveDateTime {
-    t.naive_utc().trunc_subsecs(6)
+fn check_published_at(
+    v: &mut Violations,
+    raw: Option<DateTime<Utc>>,
+) -> Option<Option<NaiveDateTime>> {
+    v.check("published_at", raw.map(crate::domain::timestamp).transpose())
 }
 
 fn check_status(v: &mut Violations, raw: &str) -> Option<Status> {
@@ -105,6 +108,7 @@ impl Draft {
             Some(s) => check_status(&mut v, s),
             None => Some(Status::Draft),
         };
+        let published_at = check_published_at(&mut v, body.published_at);
         let draft = (|| {
             body_ok?;
             Some(Draft {
@@ -117,7 +121,7 @@ impl Draft {
                 tags: tags?,
                 language: language?,
                 status: status?,
-                published_at: body.published_at.map(to_naive),
+                published_at: published_at?,
                 comments_enabled: body.comments_enabled.unwrap_or(true),
             })
         })();
@@ -192,7 +196,9 @@ impl Draft {
             }
         }
         if let Some(p) = patch.published_at {
-            self.published_at = p.map(to_naive);
+            if let Some(p) = check_published_at(&mut v, p) {
+                self.published_at = p;
+            }
         }
         if let Some(c) = patch.comments_enabled {
             self.comments_enabled = c;

@@ -518,10 +518,13 @@ pub async fn add_block(
     let note = store::note(body.note.as_deref())
         .map_err(|e| v.add("note", e.message))
         .ok();
-    let (kind, (value, note)) = v
-        .finish(|| kind.zip(value.zip(note)))
+    let expires_at = v.check(
+        "expires_at",
+        body.expires_at.map(crate::domain::timestamp).transpose(),
+    );
+    let (kind, (value, (note, expires_at))) = v
+        .finish(|| kind.zip(value.zip(note.zip(expires_at))))
         .map_err(ApiError::Validation)?;
-    let expires_at = body.expires_at.map(|t| t.naive_utc());
     let created_by = moderator.user.id;
     let view = state
         .db
