@@ -121,12 +121,12 @@ SCHEMATHESIS_HOOKS=schemathesis_hooks PYTHONPATH=.ci MASTHEAD_ST_ADMIN_ID=$ADMIN
     --workers 2 \
     --no-color \
     --report junit --report-junit-path "$WORK/junit.xml" \
-    || status=$?
+    2>&1 | tee "$WORK/run.txt" || status=${PIPESTATUS[0]}
 
 # Any server error the fuzzer provoked is also in the log, with its cause.
-if grep -q '"request failed"\|request failed' "$WORK/server.log"; then
+if grep -q 'request failed\|panicked\|status=500' "$WORK/server.log"; then
     echo "server log: errors logged during the run:" >&2
-    grep 'request failed\|panicked' "$WORK/server.log" | head -n 20 >&2
+    grep 'request failed\|panicked\|status=500' "$WORK/server.log" | head -n 20 >&2
     status=1
 fi
 
@@ -145,5 +145,7 @@ print(t, f, e)
 EOF
 )
 passed=$((tests - failures - errors))
-echo "schemathesis ($BACKEND): ${passed} passed, $((failures + errors)) failed"
+cases=$(grep -A1 '^Test cases:' "$WORK/run.txt" | tail -n 1 | sed 's/^ *//')
+echo "schemathesis on $BACKEND, seed $SEED: ${cases:-no test cases}"
+echo "schemathesis: ${passed} passed, $((failures + errors)) failed"
 [[ $status -eq 0 && $failures -eq 0 && $errors -eq 0 ]]

@@ -42,8 +42,10 @@ pub enum Command {
         #[arg(long, default_value_t = 10000)]
         comments: u32,
     },
-    /// Write the whole database (users with password hashes, articles with revisions and old
-    /// slugs, series, comments with their moderation log, webhooks) as versioned JSON Lines.
+    /// Write the whole database as versioned JSON Lines.
+    ///
+    /// Users with their password hashes, articles with revisions and old slugs, series,
+    /// comments with their moderation log, the blocklist, webhooks with their deliveries.
     Export {
         /// The file to create (refused if it exists); stdout when absent.
         file: Option<std::path::PathBuf>,

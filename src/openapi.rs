@@ -374,7 +374,10 @@ impl Modify for CrossFieldRules {
         }
 
         // Lists of ids name each id once.
-        for (schema, field) in [("BulkModerate", "ids"), ("SetSeriesArticles", "article_ids")] {
+        for (schema, field) in [
+            ("BulkModerate", "ids"),
+            ("SetSeriesArticles", "article_ids"),
+        ] {
             if let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(schema) {
                 if let Some(RefOr::T(Schema::Array(ids))) = object.properties.get_mut(field) {
                     ids.unique_items = true;

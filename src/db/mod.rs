@@ -43,12 +43,13 @@ pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migration
 
 /// SQLite settings applied to every pooled connection. WAL lets readers run beside the single
 /// writer; the busy timeout makes writers queue instead of failing with "database is locked".
+/// The page cache is per connection (4 MB each); memory-mapping the file was tried and dropped,
+/// as every connection maps it again and resident memory grows with the pool.
 const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 10000;
 PRAGMA journal_mode = WAL;
 PRAGMA foreign_keys = ON;
 PRAGMA synchronous = NORMAL;
-PRAGMA cache_size = -2000;
-PRAGMA mmap_size = 268435456;
+PRAGMA cache_size = -4000;
 PRAGMA temp_store = MEMORY;";
 
 /// Picks the connection variant from the URL itself, so a failure reports the real cause
@@ -163,6 +164,9 @@ pub fn run_migrations(conn: &mut DbConn) -> Result<usize, String> {
     }
 }
 
+/// The one writer of this process at a time on SQLite (see `write_transaction`).
+static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// A migration failure, carried through a transaction.
 struct MigrationError(String);
 
@@ -188,6 +192,10 @@ where
             .map_err(E::from)?
             .is_none()
         {
+            // Writers of this process queue on a mutex instead of spinning in SQLite's busy
+            // handler (which sleeps in growing steps); other processes still meet the busy
+            // timeout.
+            let _writer = SQLITE_WRITER.lock().unwrap_or_else(|e| e.into_inner());
             AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
             let result = f(conn);
             let DbConn::Sqlite(c) = conn else {

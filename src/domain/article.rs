@@ -97,12 +97,10 @@ impl Audience {
     }
 }
 
-// Limits count the text as sent, surrounding spaces included, so they mean what a JSON Schema
-// `maxLength` means; the spaces are trimmed afterwards.
-
 pub fn title(raw: &str) -> Result<String, String> {
     let t = raw.trim();
-    if t.is_empty() || char_len(raw) > TITLE_MAX {
+    let n = char_len(t);
+    if n == 0 || n > TITLE_MAX {
         return Err(format!("must be 1–{TITLE_MAX} characters"));
     }
     Ok(t.to_string())
@@ -110,11 +108,10 @@ pub fn title(raw: &str) -> Result<String, String> {
 
 /// An optional text; blank counts as absent.
 pub fn optional_text(raw: Option<&str>, max: usize) -> Result<Option<String>, String> {
-    let too_long = raw.is_some_and(|r| char_len(r) > max);
-    let Some(t) = raw.map(str::trim).filter(|t| !t.is_empty() || too_long) else {
+    let Some(t) = raw.map(str::trim).filter(|t| !t.is_empty()) else {
         return Ok(None);
     };
-    if too_long {
+    if char_len(t) > max {
         return Err(format!("must be at most {max} characters"));
     }
     Ok(Some(t.to_string()))
@@ -128,8 +125,7 @@ pub fn body(raw: &str) -> Result<(), String> {
 }
 
 pub fn http_url(raw: Option<&str>) -> Result<Option<String>, String> {
-    let too_long = raw.is_some_and(|r| char_len(r) > URL_MAX);
-    let Some(u) = raw.map(str::trim).filter(|t| !t.is_empty() || too_long) else {
+    let Some(u) = raw.map(str::trim).filter(|t| !t.is_empty()) else {
         return Ok(None);
     };
     let lower = u.to_ascii_lowercase();
@@ -137,7 +133,7 @@ pub fn http_url(raw: Option<&str>) -> Result<Option<String>, String> {
         .strip_prefix("https://")
         .or_else(|| lower.strip_prefix("http://"));
     let ok = rest.is_some_and(|r| !r.is_empty() && !r.starts_with('/'))
-        && !too_long
+        && char_len(u) <= URL_MAX
         && !u
             .chars()
             .any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '<' || c == '>');
@@ -157,9 +153,10 @@ pub fn tags(raw: &[String]) -> Result<Vec<String>, Vec<(String, String)>> {
     }
     let mut out: Vec<String> = Vec::new();
     let mut seen = Vec::new();
-    for (i, sent) in raw.iter().enumerate() {
-        let t = sent.trim();
-        if t.is_empty() || char_len(sent) > TAG_MAX || t.chars().any(char::is_control) {
+    for (i, t) in raw.iter().enumerate() {
+        let t = t.trim();
+        let n = char_len(t);
+        if n == 0 || n > TAG_MAX || t.chars().any(char::is_control) {
             errors.push((
                 format!("tags[{i}]"),
                 format!("must be 1–{TAG_MAX} characters without control characters"),

@@ -109,11 +109,8 @@ pub struct DisplayName(String);
 impl DisplayName {
     pub fn parse(raw: &str) -> Result<Self, String> {
         let trimmed = raw.trim();
-        // The limit counts the name as sent, as a JSON Schema `maxLength` does.
-        if trimmed.is_empty()
-            || char_len(raw) > DISPLAY_NAME_MAX
-            || trimmed.chars().any(char::is_control)
-        {
+        let n = char_len(trimmed);
+        if n == 0 || n > DISPLAY_NAME_MAX || trimmed.chars().any(char::is_control) {
             return Err(format!(
                 "must be 1–{DISPLAY_NAME_MAX} characters without control characters"
             ));

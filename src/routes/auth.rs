@@ -20,7 +20,12 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct TokenRequest {
     /// The login name.
-    #[schema(example = "admin", min_length = 1, max_length = 64, pattern = "^[^\\x00]*$")]
+    #[schema(
+        example = "admin",
+        min_length = 1,
+        max_length = 64,
+        pattern = "^[^\\x00]*$"
+    )]
     pub username: String,
     /// The password.
     #[schema(

@@ -115,9 +115,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 fn strings_with_nul(value: &serde_json::Value, path: &str, out: &mut Vec<String>) {
     use serde_json::Value;
     match value {
-        Value::String(s) if s.contains('\0') => {
-            out.push(if path == "." { "body".into() } else { path.into() })
-        }
+        Value::String(s) if s.contains('\0') => out.push(if path == "." {
+            "body".into()
+        } else {
+            path.into()
+        }),
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
                 let here = format!("{}[{i}]", if path == "." { "" } else { path });

@@ -87,9 +87,7 @@ fn holds_nul(value: &serde_json::Value) -> bool {
     match value {
         Value::String(s) => s.contains('\0'),
         Value::Array(items) => items.iter().any(holds_nul),
-        Value::Object(fields) => fields
-            .iter()
-            .any(|(k, v)| k.contains('\0') || holds_nul(v)),
+        Value::Object(fields) => fields.iter().any(|(k, v)| k.contains('\0') || holds_nul(v)),
         _ => false,
     }
 }

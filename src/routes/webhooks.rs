@@ -63,8 +63,7 @@ pub struct CreateWebhook {
     /// An http(s) URL, at most 2,000 characters.
     #[schema(
         example = "https://hooks.example.org/masthead",
-        max_length = 2000,
-        pattern = "^[Hh][Tt][Tt][Pp][Ss]?://[^/\"<>\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\"<>\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*$"
+        pattern = "^[\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*(?:[Hh][Tt][Tt][Pp]://[^/\"<>\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\"<>\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]{0,1992}|[Hh][Tt][Tt][Pp][Ss]://[^/\"<>\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\"<>\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]{0,1991})[\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*$"
     )]
     pub url: String,
     /// One or more events; repeats are dropped.
@@ -86,7 +85,10 @@ pub struct CreateWebhook {
     #[schema(example = false)]
     pub include_private: Option<bool>,
     /// At most 500 characters; blank counts as absent.
-    #[schema(example = "Rebuild the static site", max_length = 500, pattern = "^[^\\x00]*$")]
+    #[schema(
+        example = "Rebuild the static site",
+        pattern = "^(?:[\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*|[\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*[^\\x00\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000](?:[^\\x00]{0,498}[^\\x00\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000])?[\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*)$"
+    )]
     pub description: Option<String>,
 }
 
@@ -97,8 +99,7 @@ pub struct UpdateWebhook {
     /// An http(s) URL.
     #[schema(
         example = "https://hooks.example.org/masthead-v2",
-        max_length = 2000,
-        pattern = "^[Hh][Tt][Tt][Pp][Ss]?://[^/\"<>\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\"<>\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*$"
+        pattern = "^[\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*(?:[Hh][Tt][Tt][Pp]://[^/\"<>\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\"<>\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]{0,1992}|[Hh][Tt][Tt][Pp][Ss]://[^/\"<>\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\"<>\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]{0,1991})[\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*$"
     )]
     pub url: Option<String>,
     /// Replaces the event list; repeats are dropped.
@@ -120,7 +121,7 @@ pub struct UpdateWebhook {
     pub include_private: Option<bool>,
     /// `null` clears it.
     #[serde(default, deserialize_with = "some")]
-    #[schema(value_type = Option<String>, example = "Rebuild the static site", max_length = 500, pattern = "^[^\\x00]*$")]
+    #[schema(value_type = Option<String>, example = "Rebuild the static site", pattern = "^(?:[\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*|[\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*[^\\x00\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000](?:[^\\x00]{0,498}[^\\x00\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000])?[\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*)$")]
     pub description: Option<Option<String>>,
 }
 

@@ -95,6 +95,7 @@ pub fn import(conn: &mut DbConn, mut input: impl BufRead) -> Result<Counts, Tran
 fn load_rows(conn: &mut DbConn, input: &mut dyn BufRead) -> Result<Counts, TransferError> {
     let mut counts = Counts::default();
     let mut expected: Option<Counts> = None;
+    let mut pending: Option<Pending> = None;
     let mut buf = String::new();
     // Line 1, the header, has been read.
     let mut n = 1;
@@ -118,7 +119,27 @@ fn load_rows(conn: &mut DbConn, input: &mut dyn BufRead) -> Result<Counts, Trans
                 end: None,
                 counts: None,
             } => {
-                insert(conn, &table, row).map_err(|message| line_error(n, message))?;
+                let same = pending
+                    .as_ref()
+                    .is_some_and(|p| p.batch.table() == table && p.batch.len() < BATCH);
+                if !same {
+                    flush(conn, pending.take())?;
+                }
+                if table == "settings" {
+                    insert_setting(conn, row).map_err(|message| line_error(n, message))?;
+                } else {
+                    let p = match pending.as_mut() {
+                        Some(p) => p,
+                        None => pending.insert(Pending {
+                            first_line: n,
+                            last_line: n,
+                            batch: Batch::new(&table)
+                                .ok_or_else(|| line_error(n, format!("unknown table {table:?}")))?,
+                        }),
+                    };
+                    p.batch.push(row).map_err(|e| line_error(n, e))?;
+                    p.last_line = n;
+                }
                 counts.add(&table);
             }
             Line {
@@ -126,7 +147,10 @@ fn load_rows(conn: &mut DbConn, input: &mut dyn BufRead) -> Result<Counts, Trans
                 row: None,
                 end: Some(true),
                 counts: Some(listed),
-            } => expected = Some(listed),
+            } => {
+                flush(conn, pending.take())?;
+                expected = Some(listed);
+            }
             _ => {
                 return Err(line_error(
                     n,
@@ -154,81 +178,136 @@ fn load_rows(conn: &mut DbConn, input: &mut dyn BufRead) -> Result<Counts, Trans
     }
 }
 
-/// Decodes `$value` as `$row` and inserts it as is, ids included. One row per statement: batch
-/// inserts do not compile through the connection enum.
-macro_rules! put {
-    ($conn:expr, $table:ident, $row:ty, $value:expr) => {{
-        let row: $row = serde_json::from_value($value).map_err(|e| e.to_string())?;
-        diesel::insert_into($table::table)
-            .values(&row)
-            .execute($conn)
-            .map_err(|e| format!("{}: {e}", stringify!($table)))?;
-        row
-    }};
+/// Rows per INSERT: well under both backends' limits on bound parameters (the widest table has
+/// 22 columns; SQLite allows 32,766 parameters, PostgreSQL 65,535).
+const BATCH: usize = 500;
+
+/// Decoded rows of one table waiting to be inserted, and the lines they came from.
+struct Pending {
+    first_line: u64,
+    last_line: u64,
+    batch: Batch,
 }
 
-fn insert(conn: &mut DbConn, table: &str, value: Value) -> Result<(), String> {
-    match table {
-        "users" => {
-            put!(conn, users, UserRow, value);
+fn flush(conn: &mut DbConn, pending: Option<Pending>) -> Result<(), TransferError> {
+    let Some(Pending {
+        first_line,
+        last_line,
+        batch,
+    }) = pending
+    else {
+        return Ok(());
+    };
+    let table = batch.table();
+    batch.insert(conn).map_err(|e| {
+        let lines = if first_line == last_line {
+            format!("line {first_line}")
+        } else {
+            format!("one of lines {first_line}–{last_line}")
+        };
+        TransferError::Refused(format!("{lines} ({table}): {e}"))
+    })
+}
+
+/// Inserts `rows` in one statement, ids included. Multi-row inserts do not compile through the
+/// connection enum, so each backend's connection runs its own.
+macro_rules! insert_all {
+    ($conn:expr, $table:ident, $rows:expr) => {
+        match $conn {
+            DbConn::Pg(c) => diesel::insert_into($table::table).values($rows).execute(c),
+            DbConn::Sqlite(c) => diesel::insert_into($table::table).values($rows).execute(c),
         }
-        "settings" => {
-            let row: SettingRow = serde_json::from_value(value).map_err(|e| e.to_string())?;
-            if PRIVATE_SETTINGS.contains(&row.key.as_str()) {
-                return Ok(());
+    };
+}
+
+/// A batch of rows of one table, decoded into that table's row type.
+macro_rules! batches {
+    ($($name:literal => $variant:ident($row:ty, $table:ident)),* $(,)?) => {
+        enum Batch {
+            $($variant(Vec<$row>),)*
+        }
+
+        impl Batch {
+            fn new(table: &str) -> Option<Self> {
+                match table {
+                    $($name => Some(Batch::$variant(Vec::with_capacity(BATCH))),)*
+                    _ => None,
+                }
             }
-            // The target's own settings (written at its first start) give way to the export's.
-            let updated = diesel::update(settings::table.find(&row.key))
-                .set(settings::value.eq(&row.value))
-                .execute(conn)
-                .map_err(|e| format!("settings: {e}"))?;
-            if updated == 0 {
-                diesel::insert_into(settings::table)
-                    .values(&row)
-                    .execute(conn)
-                    .map_err(|e| format!("settings: {e}"))?;
+
+            fn table(&self) -> &'static str {
+                match self {
+                    $(Batch::$variant(_) => $name,)*
+                }
+            }
+
+            fn len(&self) -> usize {
+                match self {
+                    $(Batch::$variant(rows) => rows.len(),)*
+                }
+            }
+
+            /// Decodes a row; unknown or missing columns are refused.
+            fn push(&mut self, value: Value) -> Result<(), String> {
+                match self {
+                    $(Batch::$variant(rows) => {
+                        rows.push(serde_json::from_value(value).map_err(|e| e.to_string())?)
+                    })*
+                }
+                Ok(())
+            }
+
+            fn insert(self, conn: &mut DbConn) -> QueryResult<()> {
+                match &self {
+                    $(Batch::$variant(rows) => {
+                        insert_all!(conn, $table, rows)?;
+                    })*
+                }
+                if let Batch::Articles(rows) = self {
+                    // SQLite's full-text index is a table of its own; PostgreSQL's follows
+                    // the row.
+                    for row in rows {
+                        queries::articles::index_for_search(conn, &Article::from(row))?;
+                    }
+                }
+                Ok(())
             }
         }
-        "articles" => {
-            let row = put!(conn, articles, ArticleRow, value);
-            // SQLite's full-text index is a table of its own; PostgreSQL's follows the row.
-            queries::articles::index_for_search(conn, &Article::from(row))
-                .map_err(|e| format!("articles_fts: {e}"))?;
-        }
-        "article_tags" => {
-            put!(conn, article_tags, ArticleTagRow, value);
-        }
-        "article_slugs" => {
-            put!(conn, article_slugs, ArticleSlugRow, value);
-        }
-        "article_revisions" => {
-            put!(conn, article_revisions, RevisionRow, value);
-        }
-        "series" => {
-            put!(conn, series, SeriesRow, value);
-        }
-        "series_slugs" => {
-            put!(conn, series_slugs, SeriesSlugRow, value);
-        }
-        "series_articles" => {
-            put!(conn, series_articles, SeriesArticleRow, value);
-        }
-        "comments" => {
-            put!(conn, comments, CommentRow, value);
-        }
-        "comment_moderation_log" => {
-            put!(conn, comment_moderation_log, ModerationLogRow, value);
-        }
-        "comment_blocklist" => {
-            put!(conn, comment_blocklist, BlockRow, value);
-        }
-        "webhooks" => {
-            put!(conn, webhooks, WebhookRow, value);
-        }
-        "webhook_deliveries" => {
-            put!(conn, webhook_deliveries, DeliveryRow, value);
-        }
-        other => return Err(format!("unknown table {other:?}")),
+    };
+}
+
+batches! {
+    "users" => Users(UserRow, users),
+    "articles" => Articles(ArticleRow, articles),
+    "article_tags" => ArticleTags(ArticleTagRow, article_tags),
+    "article_slugs" => ArticleSlugs(ArticleSlugRow, article_slugs),
+    "article_revisions" => Revisions(RevisionRow, article_revisions),
+    "series" => Series(SeriesRow, series),
+    "series_slugs" => SeriesSlugs(SeriesSlugRow, series_slugs),
+    "series_articles" => SeriesArticles(SeriesArticleRow, series_articles),
+    "comments" => Comments(CommentRow, comments),
+    "comment_moderation_log" => ModerationLog(ModerationLogRow, comment_moderation_log),
+    "comment_blocklist" => Blocklist(BlockRow, comment_blocklist),
+    "webhooks" => Webhooks(WebhookRow, webhooks),
+    "webhook_deliveries" => Deliveries(DeliveryRow, webhook_deliveries),
+}
+
+/// Settings are few and may already exist in the target (written at its first start): the
+/// export's value wins. The private ones are never taken from a file.
+fn insert_setting(conn: &mut DbConn, value: Value) -> Result<(), String> {
+    let row: SettingRow = serde_json::from_value(value).map_err(|e| e.to_string())?;
+    if PRIVATE_SETTINGS.contains(&row.key.as_str()) {
+        return Ok(());
+    }
+    let updated = diesel::update(settings::table.find(&row.key))
+        .set(settings::value.eq(&row.value))
+        .execute(conn)
+        .map_err(|e| format!("settings: {e}"))?;
+    if updated == 0 {
+        diesel::insert_into(settings::table)
+            .values(&row)
+            .execute(conn)
+            .map_err(|e| format!("settings: {e}"))?;
     }
     Ok(())
 }

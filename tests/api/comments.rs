@@ -2443,6 +2443,9 @@ async fn the_real_server_logs_requests_but_no_commenter_data() {
     let mut child = masthead(&db_url)
         .arg("serve")
         .env("MASTHEAD_BIND", format!("127.0.0.1:{port}"))
+        // The commenters' address comes from the proxy header, so it differs from the
+        // server's own 127.0.0.1 and a leak can be told apart.
+        .env("MASTHEAD_TRUST_PROXY", "true")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -2509,6 +2512,7 @@ async fn the_real_server_logs_requests_but_no_commenter_data() {
         client
             .post(&path)
             .header("User-Agent", agent)
+            .header("X-Forwarded-For", "203.0.113.177, 10.0.0.1")
             .json(&body)
             .send()
     };
@@ -2601,11 +2605,24 @@ async fn the_real_server_logs_requests_but_no_commenter_data() {
         "canal-mail",
         agent,
         "device-kx93-unique",
+        // The commenters' address.
+        "203.0.113.177",
+        // Credentials: the users' password, their tokens, any password hash.
+        PASSWORD,
+        &editor,
+        &moderator,
+        "$argon2",
     ] {
         assert!(
             !lower.contains(&secret.to_lowercase()),
             "the log reveals {secret:?}:\n{log}"
         );
     }
+    // Not even the token's signature part appears.
+    let signature = moderator.rsplit('.').next().unwrap();
+    assert!(
+        !log.contains(signature),
+        "the log reveals a token signature"
+    );
     drop(db);
 }

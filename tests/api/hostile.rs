@@ -631,7 +631,11 @@ fn hostile_cases(valid: &Value) -> Vec<Case> {
         ),
         case("single quotes", "{'a': 'b'}", Status(400)),
         case("NaN literal", "{\"a\": NaN}", Status(400)),
-        case("raw control byte in a string", b"{\"a\": \"x\x01y\"}".to_vec(), Status(400)),
+        case(
+            "raw control byte in a string",
+            b"{\"a\": \"x\x01y\"}".to_vec(),
+            Status(400),
+        ),
         case("lone surrogate escape", "{\"a\": \"\\ud800\"}", Status(400)),
         case("null", "null", Status(422)),
         case("an array", "[]", Status(422)),
@@ -835,7 +839,10 @@ async fn hammer(app: &TestApp, target: &Target, faults: &mut Faults) -> usize {
                 .clone();
             req = req.header("if-match", etag);
         }
-        let what = format!("{} {} ({}): {}", target.method, target.path, target.name, c.name);
+        let what = format!(
+            "{} {} ({}): {}",
+            target.method, target.path, target.name, c.name
+        );
         let answer = send(app, req, &what).await;
         faults.check(&what, &answer, c.expect);
     }
@@ -927,7 +934,10 @@ async fn overlong_headers_are_refused_and_the_server_lives_on() {
         ("authorization", b"Bearer a.b.c"),
         ("authorization", b"Basic YWRtaW46YWRtaW4="),
         ("authorization", b"Bearer"),
-        ("authorization", b"Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0."),
+        (
+            "authorization",
+            b"Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0.",
+        ),
         ("if-none-match", b"\"\xff\""),
         ("x-forwarded-for", b"\xff, 999.1.1.1, [::1]:99999"),
         ("x-request-id", b"\xff\xfe"),
@@ -1005,11 +1015,8 @@ async fn broken_framing_is_refused_without_a_crash() {
             let _ = stream.write_all(request).await;
             let _ = stream.shutdown().await;
             let mut buf = Vec::new();
-            let read = tokio::time::timeout(
-                Duration::from_secs(15),
-                stream.read_to_end(&mut buf),
-            )
-            .await;
+            let read =
+                tokio::time::timeout(Duration::from_secs(15), stream.read_to_end(&mut buf)).await;
             assert!(read.is_ok(), "{what}: no close within 15 s");
             let text = String::from_utf8_lossy(&buf).to_string();
             let status = text
@@ -1020,7 +1027,11 @@ async fn broken_framing_is_refused_without_a_crash() {
         } else {
             raw_exchange(&app, request, Duration::from_secs(15)).await
         };
-        check_raw(what, &raw, &[200, 400, 404, 405, 411, 413, 415, 422, 431, 505]);
+        check_raw(
+            what,
+            &raw,
+            &[200, 400, 404, 405, 411, 413, 415, 422, 431, 505],
+        );
         assert_healthy(&app, what).await;
     }
     report(&format!("hostile framing: {n} raw requests"));
@@ -1161,8 +1172,8 @@ async fn path_tricks_are_404_or_400_never_500() {
     for target in &targets {
         for token in [None, Some(editor.as_str())] {
             let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
-            let raw = raw_exchange(&app, &get_request(target, &auth), Duration::from_secs(15))
-                .await;
+            let raw =
+                raw_exchange(&app, &get_request(target, &auth), Duration::from_secs(15)).await;
             let shown = String::from_utf8_lossy(&target[..target.len().min(100)]).to_string();
             // 200 only for the few harmless spellings of real routes (`/api/v1/./articles`
             // is still `/api/v1/./articles` to actix: 404); 301 is the docs redirect.
@@ -1215,12 +1226,18 @@ async fn repeated_or_invalid_query_parameters_are_400_problems() {
         ("/api/v1/series".into(), None),
         (format!("/api/v1/series/{series_slug}"), None),
         (format!("/api/v1/articles/{slug}/comments"), None),
-        (format!("/api/v1/articles/{article_id}/revisions"), Some(&editor)),
+        (
+            format!("/api/v1/articles/{article_id}/revisions"),
+            Some(&editor),
+        ),
         ("/api/v1/users".into(), Some(&admin)),
         ("/api/v1/comments".into(), Some(&moderator)),
         ("/api/v1/comments/blocklist".into(), Some(&moderator)),
         ("/api/v1/webhooks".into(), Some(&admin)),
-        (format!("/api/v1/webhooks/{hook_id}/deliveries"), Some(&admin)),
+        (
+            format!("/api/v1/webhooks/{hook_id}/deliveries"),
+            Some(&admin),
+        ),
         ("/feed.atom".into(), None),
     ];
     // Refused on every list that pages.

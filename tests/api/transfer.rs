@@ -534,13 +534,20 @@ async fn a_corrupt_or_truncated_export_is_refused_with_nothing_written() {
     let mut unknown_column = lines.clone();
     let tampered = lines[comment].replacen(r#""row":{"#, r#""row":{"karma":3,"#, 1);
     unknown_column[comment] = &tampered;
+    // Well-formed, but the article it belongs to is not in the file: the database refuses it.
+    let mut dangling = lines.clone();
+    let mut orphan: Value = serde_json::from_str(lines[comment]).unwrap();
+    orphan["row"]["article_id"] = json!(999_999);
+    let orphan = orphan.to_string();
+    dangling[comment] = &orphan;
     let truncated = &lines[..lines.len() - 1];
     let mut newer = lines.clone();
     let header = lines[0].replace(r#""version":1"#, r#""version":2"#);
     newer[0] = &header;
-    let cases: [(&str, &[&str], String); 5] = [
+    let cases: [(&str, &[&str], String); 6] = [
         ("corrupt", &corrupt, format!("line {}", comment + 1)),
         ("unknown column", &unknown_column, "karma".into()),
+        ("dangling", &dangling, "(comments)".into()),
         ("truncated", truncated, "truncated".into()),
         ("newer version", &newer, "version 2".into()),
         (

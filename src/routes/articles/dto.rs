@@ -180,8 +180,7 @@ pub struct CreateArticle {
     #[schema(
         example = "The river crossing reopens",
         min_length = 1,
-        max_length = 300,
-        pattern = "^[^\\x00]*[^\\x00\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\x00]*$"
+        pattern = "^[\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*[^\\x00\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000](?:[^\\x00]{0,298}[^\\x00\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000])?[\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*$"
     )]
     pub title: String,
     /// Lowercase ASCII words joined by hyphens, at most 120 characters; made from the title
@@ -195,32 +194,36 @@ pub struct CreateArticle {
     /// At most 500 characters; blank counts as absent.
     #[schema(
         example = "Ferries run again after three weeks",
-        max_length = 500,
-        pattern = "^[^\\x00]*$"
+        pattern = "^(?:[\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*|[\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*[^\\x00\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000](?:[^\\x00]{0,498}[^\\x00\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000])?[\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*)$"
     )]
     pub subtitle: Option<String>,
     /// At most 1,000 characters; by default the first paragraph of the body.
     #[schema(
         example = "The ferry service resumed on Monday morning.",
-        max_length = 1000,
-        pattern = "^[^\\x00]*$"
+        pattern = "^(?:[\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*|[\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*[^\\x00\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000](?:[^\\x00]{0,998}[^\\x00\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000])?[\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*)$"
     )]
     pub excerpt: Option<String>,
     /// CommonMark, at most 1 MiB.
-    #[schema(example = "The ferry service resumed on Monday morning.", pattern = "^[^\\x00]*$")]
+    #[schema(
+        example = "The ferry service resumed on Monday morning.",
+        pattern = "^[^\\x00]*$"
+    )]
     pub body_markdown: Option<String>,
     /// An http(s) URL, at most 2,000 characters; blank counts as absent.
     #[schema(
         example = "https://images.example/ferry.jpg",
-        max_length = 2000,
-        pattern = "^(?:[\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*|[Hh][Tt][Tt][Pp][Ss]?://[^/\"<>\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\"<>\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*)$"
+        pattern = "^(?:[\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*|[\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*(?:[Hh][Tt][Tt][Pp]://[^/\"<>\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\"<>\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]{0,1992}|[Hh][Tt][Tt][Pp][Ss]://[^/\"<>\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\"<>\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]{0,1991})[\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*)$"
     )]
     pub cover_image_url: Option<String>,
     /// At most 20 tags; duplicates (by their URL form) are dropped.
     #[schema(value_type = Option<Vec<TagName>>, example = json!(["transport"]), max_items = 20)]
     pub tags: Option<Vec<String>>,
     /// A language tag such as `en`, `kk`, `ru`, `pt-BR`; default `en`.
-    #[schema(example = "en", max_length = 35, pattern = "^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")]
+    #[schema(
+        example = "en",
+        max_length = 35,
+        pattern = "^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$"
+    )]
     pub language: Option<String>,
     /// Default `draft`. `scheduled` needs `published_at`.
     #[schema(value_type = Option<Status>, example = "draft")]
@@ -242,8 +245,7 @@ pub struct UpdateArticle {
     #[schema(
         example = "The river crossing reopens at last",
         min_length = 1,
-        max_length = 300,
-        pattern = "^[^\\x00]*[^\\x00\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\x00]*$"
+        pattern = "^[\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*[^\\x00\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000](?:[^\\x00]{0,298}[^\\x00\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000])?[\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*$"
     )]
     pub title: Option<String>,
     /// A new slug; the old one keeps redirecting (301).
@@ -255,24 +257,28 @@ pub struct UpdateArticle {
     pub slug: Option<String>,
     /// At most 500 characters; `null` clears it.
     #[serde(default, deserialize_with = "some")]
-    #[schema(value_type = Option<String>, example = "Ferries run again", max_length = 500, pattern = "^[^\\x00]*$")]
+    #[schema(value_type = Option<String>, example = "Ferries run again", pattern = "^(?:[\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*|[\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*[^\\x00\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000](?:[^\\x00]{0,498}[^\\x00\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000])?[\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*)$")]
     pub subtitle: Option<Option<String>>,
     /// At most 1,000 characters; `null` returns to the automatic excerpt.
     #[serde(default, deserialize_with = "some")]
-    #[schema(value_type = Option<String>, example = "A short summary.", max_length = 1000, pattern = "^[^\\x00]*$")]
+    #[schema(value_type = Option<String>, example = "A short summary.", pattern = "^(?:[\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*|[\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*[^\\x00\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000](?:[^\\x00]{0,998}[^\\x00\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000])?[\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*)$")]
     pub excerpt: Option<Option<String>>,
     /// CommonMark, at most 1 MiB.
     #[schema(example = "Updated text.", pattern = "^[^\\x00]*$")]
     pub body_markdown: Option<String>,
     /// An http(s) URL; `null` (or blank) clears it.
     #[serde(default, deserialize_with = "some")]
-    #[schema(value_type = Option<String>, example = "https://images.example/ferry2.jpg", max_length = 2000, pattern = "^(?:[\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*|[Hh][Tt][Tt][Pp][Ss]?://[^/\"<>\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\"<>\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*)$")]
+    #[schema(value_type = Option<String>, example = "https://images.example/ferry2.jpg", pattern = "^(?:[\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*|[\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*(?:[Hh][Tt][Tt][Pp]://[^/\"<>\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\"<>\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]{0,1992}|[Hh][Tt][Tt][Pp][Ss]://[^/\"<>\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\"<>\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]{0,1991})[\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*)$")]
     pub cover_image_url: Option<Option<String>>,
     /// Replaces all tags.
     #[schema(value_type = Option<Vec<TagName>>, example = json!(["transport", "rivers"]), max_items = 20)]
     pub tags: Option<Vec<String>>,
     /// A language tag.
-    #[schema(example = "kk", max_length = 35, pattern = "^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")]
+    #[schema(
+        example = "kk",
+        max_length = 35,
+        pattern = "^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$"
+    )]
     pub language: Option<String>,
     /// A new status.
     #[schema(value_type = Option<Status>, example = "published")]
@@ -289,7 +295,11 @@ pub struct UpdateArticle {
 /// A tag: 1–50 characters without control characters, not all spaces (surrounding spaces are
 /// trimmed).
 #[derive(ToSchema)]
-#[schema(example = "transport", min_length = 1, max_length = 50, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\x00-\\x1f\\x7f-\\x9f]*$")]
+#[schema(
+    example = "transport",
+    min_length = 1,
+    pattern = "^[\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*[^\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000](?:[^\\x00-\\x1f\\x7f-\\x9f]{0,48}[^\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000])?[\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*$"
+)]
 #[allow(dead_code)]
 pub struct TagName(String);
 
@@ -310,7 +320,11 @@ pub struct ListParams {
     #[param(minimum = 1, maximum = 100, example = 20)]
     pub limit: Option<i64>,
     /// `page.next_cursor` of the previous page: an opaque token the server issued.
-    #[param(example = "eyJ0IjoiMjAyNi0xMS0yNVQwODowMDowMCIsImlkIjoxMn0", max_length = 1024, pattern = "^[A-Za-z0-9_-]*$")]
+    #[param(
+        example = "eyJ0IjoiMjAyNi0xMS0yNVQwODowMDowMCIsImlkIjoxMn0",
+        max_length = 1024,
+        pattern = "^[A-Za-z0-9_-]*$"
+    )]
     pub cursor: Option<String>,
     /// Only articles with this tag (its name or its slug).
     #[param(example = "transport", pattern = "^[^\\x00]*$")]

@@ -37,7 +37,10 @@ fn check_published_at(
     v: &mut Violations,
     raw: Option<DateTime<Utc>>,
 ) -> Option<Option<NaiveDateTime>> {
-    v.check("published_at", raw.map(crate::domain::timestamp).transpose())
+    v.check(
+        "published_at",
+        raw.map(crate::domain::timestamp).transpose(),
+    )
 }
 
 fn check_status(v: &mut Violations, raw: &str) -> Option<Status> {

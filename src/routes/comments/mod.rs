@@ -85,7 +85,15 @@ pub async fn post_comment(
         .db
         .run(move |conn| store::post(conn, &slug, body, &client, &rules))
         .await?;
-    Ok(HttpResponse::build(StatusCode::ACCEPTED).json(accepted))
+    let public_change = accepted.status == CommentStatus::Approved;
+    let mut response = HttpResponse::build(StatusCode::ACCEPTED).json(accepted);
+    if !public_change {
+        // A comment waiting for a moderator changes nothing readers see.
+        response
+            .extensions_mut()
+            .insert(crate::routes::response_cache::NoPublicChange);
+    }
+    Ok(response)
 }
 
 /// List an article's comments.
