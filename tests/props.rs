@@ -703,8 +703,46 @@ fn slug_try_from_accepts_exactly_the_slug_shape() {
 // ---------------------------------------------------------------------------------------------
 
 #[test]
+fn deeply_nested_documents_render_quickly_and_safely() {
+    // Nesting makes the sanitiser's HTML parser quadratic; rendering caps it. Each case here
+    // took seconds to minutes before the cap.
+    let unit = prop::sample::select(vec![
+        "<div>",
+        "> ",
+        "> - ",
+        "- > ",
+        "<blockquote>",
+        "<div/>",
+        "<div></span>",
+        "<div><object></div>",
+        "<li><ul></li>",
+        "<b><div></b>",
+        "<svg><g>",
+        "*_",
+        "<table><tr><td>",
+    ]);
+    let input = (
+        prop::collection::vec(unit, 1..4),
+        3_000usize..8_000,
+        hostile_fragment(),
+    );
+    check("deep nesting", 12, input, |(units, n, payload)| {
+        let markdown = format!("{}{payload}", units.concat().repeat(n / units.len()));
+        let started = std::time::Instant::now();
+        assert_both_renderers_safe(&markdown)?;
+        let took = started.elapsed();
+        prop_assert!(
+            took < std::time::Duration::from_secs(5),
+            "{} bytes of {units:?} took {took:?}",
+            markdown.len()
+        );
+        Ok(())
+    });
+}
+
+#[test]
 fn rendering_arbitrary_text_is_safe() {
-    check("render arbitrary text", 1500, any_text(600), |markdown| {
+    check("render arbitrary text", 1000, any_text(600), |markdown| {
         assert_both_renderers_safe(&markdown)?;
         let _ = plain_text(&markdown);
         Ok(())
@@ -715,7 +753,7 @@ fn rendering_arbitrary_text_is_safe() {
 fn rendering_hostile_markdown_and_html_is_safe() {
     check(
         "render hostile mixes",
-        3000,
+        2000,
         hostile_markdown(),
         |markdown| assert_both_renderers_safe(&markdown),
     );
@@ -745,7 +783,7 @@ fn hostile_fragments_survive_any_nesting() {
             .collect::<Vec<_>>()
             .join("\n")
     });
-    check("render nested attacks", 1500, nested, |markdown| {
+    check("render nested attacks", 1000, nested, |markdown| {
         assert_both_renderers_safe(&markdown)
     });
 }
@@ -871,6 +909,12 @@ fn decoding_garbage_cursors_never_panics() {
 fn issued_cursors_decode_to_what_was_encoded() {
     let key = (any::<i64>(), any_text(100), any::<i32>());
     check("cursor round trip", 1000, key, |(id, path, small)| {
+        if path.contains('\0') {
+            // No cursor the server issues holds a NUL; one that does is refused, not decoded.
+            let t = encode_cursor(&ThreadCursor { p: path });
+            prop_assert_eq!(decode_cursor::<ThreadCursor>(&t), None);
+            return Ok(());
+        }
         let c = encode_cursor(&(id, path.clone()));
         prop_assert_eq!(decode_cursor::<(i64, String)>(&c), Some((id, path.clone())));
         let t = encode_cursor(&ThreadCursor { p: path.clone() });

@@ -13,6 +13,8 @@ use std::sync::LazyLock;
 use ammonia::{Builder, UrlRelative};
 use pulldown_cmark::{html, CowStr, Event, LinkType, Options, Parser, Tag, TagEnd};
 
+use super::html_depth::nesting_exceeds;
+
 /// Longest excerpt, in characters, including the trailing ellipsis: it is
 /// shown in listings and meta descriptions, where ~300 characters is the most
 /// that gets displayed anyway.
@@ -36,6 +38,15 @@ const DROP_WITH_CONTENT: &[&str] = &[
 ];
 
 const LINK_SCHEMES: &[&str] = &["http", "https", "mailto"];
+
+/// Deepest element nesting the sanitiser is given. Its HTML parser is quadratic in nesting
+/// depth (a 1 MiB body of nested `<div>`s or `> - ` took minutes), and no real article or
+/// comment comes near this.
+const MAX_HTML_NESTING: usize = 128;
+
+/// Deepest Markdown structure (quotes, lists, emphasis…) rendered as such in a document that
+/// went over [`MAX_HTML_NESTING`], and in every comment; deeper tags are dropped, their text kept.
+const MAX_MARKDOWN_NESTING: usize = 32;
 
 /// An article rendered for storage.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -67,6 +78,19 @@ pub fn render_article(markdown: &str) -> Rendered {
     });
     let mut unsafe_html = String::with_capacity(markdown.len() + markdown.len() / 2);
     html::push_html(&mut unsafe_html, events);
+    if nesting_exceeds(&unsafe_html, MAX_HTML_NESTING) {
+        // Too deep to sanitise in reasonable time: keep the text, show raw HTML as text and
+        // cap the Markdown structure.
+        unsafe_html.clear();
+        let mut cap = DepthCap::default();
+        let events = Parser::new_ext(markdown, article_options())
+            .map(|event| match article_event(event) {
+                Event::Html(raw) | Event::InlineHtml(raw) => Event::Text(raw),
+                other => other,
+            })
+            .filter_map(|event| cap.keep(event));
+        html::push_html(&mut unsafe_html, events);
+    }
     let html = ARTICLE_SANITIZER.clean(&unsafe_html).to_string();
 
     let word_count = text.word_count();
@@ -214,7 +238,12 @@ pub fn render_comment(markdown: &str) -> String {
         filter.push(event, &mut events);
     }
     let mut unsafe_html = String::with_capacity(markdown.len() + markdown.len() / 2);
-    html::push_html(&mut unsafe_html, events.into_iter());
+    // Raw HTML is already text here, so Markdown is all that nests.
+    let mut cap = DepthCap::default();
+    html::push_html(
+        &mut unsafe_html,
+        events.into_iter().filter_map(|event| cap.keep(event)),
+    );
     // The event filter already removes everything outside the subset; this
     // second pass is there in case pulldown-cmark ever emits something the
     // filter did not anticipate.
@@ -265,6 +294,10 @@ static TEXT_ONLY_SANITIZER: LazyLock<Builder<'static>> = LazyLock::new(|| {
 });
 
 fn strip_tags(raw_html: &str) -> String {
+    if nesting_exceeds(raw_html, MAX_HTML_NESTING) {
+        // Too deep to parse in reasonable time: the markup is shown as text instead.
+        return ammonia::clean_text(raw_html);
+    }
     TEXT_ONLY_SANITIZER.clean(raw_html).to_string()
 }
 
@@ -346,6 +379,34 @@ impl CommentFilter {
             // two-trailing-spaces rule is not something they know.
             Event::SoftBreak => out.push(Event::HardBreak),
             other => out.push(other),
+        }
+    }
+}
+
+/// Drops the start and end tags nested deeper than [`MAX_MARKDOWN_NESTING`], keeping what is
+/// between them.
+#[derive(Default)]
+struct DepthCap {
+    /// One entry per open tag: whether it was kept, so its end tag is kept or dropped alike.
+    open: Vec<bool>,
+    kept: usize,
+}
+
+impl DepthCap {
+    fn keep<'a>(&mut self, event: Event<'a>) -> Option<Event<'a>> {
+        match event {
+            Event::Start(_) => {
+                let keep = self.kept < MAX_MARKDOWN_NESTING;
+                self.open.push(keep);
+                self.kept += usize::from(keep);
+                keep.then_some(event)
+            }
+            Event::End(_) => {
+                let keep = self.open.pop().unwrap_or(false);
+                self.kept -= usize::from(keep);
+                keep.then_some(event)
+            }
+            other => Some(other),
         }
     }
 }

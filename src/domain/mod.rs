@@ -3,6 +3,7 @@
 
 pub mod article;
 pub mod comment;
+mod html_depth;
 pub mod markdown;
 pub mod slug;
 pub mod user;
@@ -79,5 +80,34 @@ pub fn timestamp(t: chrono::DateTime<chrono::Utc>) -> Result<chrono::NaiveDateTi
         Ok(t.naive_utc().trunc_subsecs(6))
     } else {
         Err("must be a time between the years 0000 and 9999".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{DateTime, Utc};
+
+    #[test]
+    fn timestamp_table() {
+        let cases: &[(&str, bool)] = &[
+            ("2026-11-25T08:00:00Z", true),
+            ("0000-01-01T00:00:00Z", true),
+            ("9999-12-31T23:59:59.999999999Z", true),
+            ("-0001-12-31T23:59:59Z", false),
+            ("-4714-11-23T00:00:00Z", false),
+            ("-262143-01-01T00:00:00Z", false),
+            ("+10000-01-01T00:00:00Z", false),
+            ("+262142-12-31T23:59:59Z", false),
+        ];
+        for (raw, ok) in cases {
+            let t: DateTime<Utc> = raw.parse().unwrap_or_else(|e| panic!("{raw}: {e}"));
+            assert_eq!(timestamp(t).is_ok(), *ok, "{raw}");
+        }
+        let t: DateTime<Utc> = "2026-01-01T00:00:00.123456789Z".parse().unwrap();
+        assert_eq!(
+            timestamp(t).unwrap().to_string(),
+            "2026-01-01 00:00:00.123456"
+        );
     }
 }

@@ -147,6 +147,28 @@ pub async fn spawn_stoppable_app_with(
     (app, handle)
 }
 
+/// Another instance on an existing database (which the caller keeps), without creating a
+/// database of its own.
+pub async fn spawn_app_on(url: DatabaseUrl, customize: impl FnOnce(&mut Config)) -> TestApp {
+    let mut config = test_config(url);
+    customize(&mut config);
+    let app = Application::build(config).expect("application builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state.clone();
+    tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    TestApp {
+        address,
+        client,
+        state,
+        // Nothing to clean up: the database belongs to the caller.
+        _db: TestDb::Sqlite(tempfile::tempdir().expect("temp dir")),
+    }
+}
+
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)

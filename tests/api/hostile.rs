@@ -758,6 +758,25 @@ fn hostile_cases(valid: &Value) -> Vec<Case> {
         ));
     }
     for (key, value) in fields {
+        let Some(first) = value.as_array().and_then(|a| a.first()) else {
+            continue;
+        };
+        let mut o = fields.clone();
+        o.insert(key.clone(), Value::Array(vec![first.clone(); 100_000]));
+        cases.push(case(
+            format!("100k copies in {key}"),
+            json_bytes(&Value::Object(o)),
+            NoServerError,
+        ));
+        let mut o = fields.clone();
+        o.insert(key.clone(), json!((0..100_000).collect::<Vec<i64>>()));
+        cases.push(case(
+            format!("100k numbers in {key}"),
+            json_bytes(&Value::Object(o)),
+            ClientError,
+        ));
+    }
+    for (key, value) in fields {
         let mut o = fields.clone();
         o.insert(key.clone(), wrong_type(value));
         cases.push(case(
@@ -869,6 +888,75 @@ async fn every_json_body_endpoint_answers_hostile_bodies_with_a_4xx_problem() {
 }
 
 #[tokio::test]
+async fn deeply_nested_bodies_are_rendered_in_bounded_time() {
+    // The sanitiser's HTML parser is quadratic in nesting depth: before the cap, the first of
+    // these took minutes and held a database connection throughout.
+    let app = spawn_app_with(|c| c.comment_rate = 0).await;
+    let editor = app.token_for("ed", Role::Editor).await;
+    let bodies = [
+        "<div>".repeat(60_000),
+        "> - ".repeat(40_000),
+        "> ".repeat(100_000),
+        "<div><object></div>".repeat(15_000),
+        format!(
+            "{}x{}",
+            "<blockquote>".repeat(20_000),
+            "</blockquote>".repeat(20_000)
+        ),
+    ];
+    let started = Instant::now();
+    for (i, body) in bodies.iter().enumerate() {
+        let t = Instant::now();
+        let res = app
+            .request(Method::POST, "/api/v1/articles")
+            .bearer_auth(&editor)
+            .json(&json!({"title": format!("Deep {i}"), "body_markdown": body}));
+        let what = format!("deep article {i} ({} bytes)", body.len());
+        let answer = send(&app, res, &what).await;
+        assert_eq!(answer.status, 201, "{what}");
+        let article: Value = serde_json::from_slice(&answer.body).expect("article");
+        let html = article["body_html"].as_str().expect("body_html");
+        assert!(!html.contains("<script"), "{what}");
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "{what} took {:?}",
+            t.elapsed()
+        );
+    }
+    let (article, _) = created(
+        &app,
+        "/api/v1/articles",
+        Some(&editor),
+        json!({"title": "Open for comments", "body_markdown": "x", "status": "published"}),
+    )
+    .await;
+    let slug = article["slug"].as_str().expect("slug");
+    for (i, body) in [
+        "> - ".repeat(2_500),
+        "<div>".repeat(2_000),
+        "*_".repeat(5_000),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let req = app
+            .request(Method::POST, &format!("/api/v1/articles/{slug}/comments"))
+            .json(
+                &json!({"author_name": "Deep", "author_email": format!("deep{i}@example.com"),
+                "body": body}),
+            );
+        let what = format!("deep comment {i}");
+        let answer = send(&app, req, &what).await;
+        check_answer(&what, &answer, Expect::Status(202));
+    }
+    assert_healthy(&app, "deeply nested bodies").await;
+    report(&format!(
+        "deeply nested bodies: 8 requests in {:.1}s",
+        started.elapsed().as_secs_f64()
+    ));
+}
+
+#[tokio::test]
 async fn a_huge_chunked_body_without_a_length_is_a_413_or_a_closed_connection() {
     let app = spawn_app_with(|c| c.comment_rate = 0).await;
     let admin = app.token_for("root", Role::Admin).await;
@@ -913,6 +1001,19 @@ async fn overlong_headers_are_refused_and_the_server_lives_on() {
             ),
         ),
         (
+            "256 KiB header value",
+            get_request(b"/healthz", &format!("X-Big: {}\r\n", big.repeat(4))),
+        ),
+        (
+            "1 MiB of headers",
+            get_request(
+                b"/healthz",
+                &(0..16)
+                    .map(|i| format!("X-B{i}: {big}\r\n"))
+                    .collect::<String>(),
+            ),
+        ),
+        (
             "64 KiB header name",
             get_request(b"/healthz", &format!("X-{big}: v\r\n")),
         ),
@@ -923,9 +1024,14 @@ async fn overlong_headers_are_refused_and_the_server_lives_on() {
         ),
     ];
     let n = cases.len();
+    let mut outcomes = Vec::new();
     for (what, request) in cases {
         let raw = raw_exchange(&app, &request, Duration::from_secs(15)).await;
         check_raw(what, &raw, &[200, 400, 401, 404, 414, 431]);
+        outcomes.push(format!(
+            "{what} → {}",
+            raw.status.map_or("closed".into(), |s| s.to_string())
+        ));
         assert_healthy(&app, what).await;
     }
     // Headers the application reads, filled with junk, over a normal client.
@@ -959,7 +1065,8 @@ async fn overlong_headers_are_refused_and_the_server_lives_on() {
     }
     assert_healthy(&app, "junk headers").await;
     report(&format!(
-        "hostile headers: {n} raw requests, {} junk header requests",
+        "hostile headers: {n} raw requests ({}), {} junk header requests",
+        outcomes.join(", "),
         m * 3
     ));
 }

@@ -8,6 +8,7 @@ mod comments;
 mod docs;
 mod errors;
 mod feeds;
+mod fuzz_findings;
 mod helpers;
 mod hostile;
 mod instances;

@@ -136,18 +136,18 @@ fn every_operation_has_an_id_summary_description_tag_and_security() {
         if !non_empty_str(op.get("description")) {
             problems.push(format!("{name}: no description"));
         }
-        if !op
+        if op
             .get("tags")
             .and_then(Value::as_array)
-            .is_some_and(|t| !t.is_empty())
+            .is_none_or(|t| t.is_empty())
         {
             problems.push(format!("{name}: no tag"));
         }
         // Public operations say so with `[{}]`; an absent `security` says nothing.
-        if !op
+        if op
             .get("security")
             .and_then(Value::as_array)
-            .is_some_and(|s| !s.is_empty())
+            .is_none_or(|s| s.is_empty())
         {
             problems.push(format!("{name}: no security"));
         }
