@@ -12,9 +12,13 @@ use crate::db::models::{Delivery, Webhook};
 use crate::db::queries::{self, now};
 use crate::state::AppState;
 
-/// How long a claim keeps other workers off a delivery; longer than a request may take.
-const LEASE: TimeDelta = TimeDelta::seconds(60);
+/// The whole of one delivery request, connecting to reading the body.
 const TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a claim keeps other workers off a delivery. A claimed batch is sent concurrently,
+/// so it is done within one `TIMEOUT` plus recording; the lease is six times that, so a slow
+/// receiver never has its delivery claimed (and sent) a second time while the first is in
+/// flight.
+const LEASE: TimeDelta = TimeDelta::seconds(60);
 const BATCH: i64 = 20;
 const MAX_BACKOFF_MS: u64 = 3_600_000;
 const RESPONSE_KEPT: usize = 1000;
@@ -48,9 +52,12 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
             .await;
         match claimed {
             Ok(batch) => {
-                for (delivery, hook) in batch {
-                    deliver(&state, &client, delivery, hook).await;
-                }
+                futures_util::future::join_all(
+                    batch
+                        .into_iter()
+                        .map(|(delivery, hook)| deliver(&state, &client, delivery, hook)),
+                )
+                .await;
             }
             Err(e) => tracing::warn!(error = %e, "webhook worker could not claim deliveries"),
         }
@@ -146,6 +153,15 @@ async fn deliver(state: &AppState, client: &reqwest::Client, d: Delivery, hook: 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_claim_outlasts_a_concurrently_sent_batch() {
+        let batch_time = TimeDelta::from_std(TIMEOUT).unwrap() * 2;
+        assert!(
+            LEASE >= batch_time * 3,
+            "lease {LEASE} vs batch {batch_time}"
+        );
+    }
 
     #[test]
     fn backoff_doubles_up_to_an_hour() {
