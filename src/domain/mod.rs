@@ -3,7 +3,7 @@
 
 pub mod article;
 pub mod comment;
-mod html_depth;
+pub mod html_depth;
 pub mod markdown;
 pub mod slug;
 pub mod user;
