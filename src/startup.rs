@@ -10,7 +10,7 @@ use actix_web::dev::Server;
 use actix_web::http::header;
 use actix_web::middleware::{from_fn, Condition, DefaultHeaders, ErrorHandlers};
 use actix_web::{web, App, HttpServer};
-use rand::RngCore;
+use rand::Rng;
 
 use crate::auth::jwt::JwtKeys;
 use crate::config::{Config, CorsOrigins};

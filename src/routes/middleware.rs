@@ -7,7 +7,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::ResponseError;
-use rand::RngCore;
+use rand::Rng;
 
 use crate::domain::FieldError;
 use crate::error::ApiError;

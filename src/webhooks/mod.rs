@@ -8,7 +8,7 @@ use std::str::FromStr;
 
 use chrono::NaiveDateTime;
 use hmac::{Hmac, Mac};
-use rand::RngCore;
+use rand::Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::Sha256;
