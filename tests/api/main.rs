@@ -5,6 +5,7 @@ mod articles;
 mod auth;
 mod cli;
 mod comments;
+mod crash;
 mod docs;
 mod errors;
 mod feeds;
