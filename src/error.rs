@@ -72,6 +72,13 @@ pub enum ApiError {
         detail: String,
         field: Option<String>,
     },
+    /// The stored state is not the one the request said it expected (409); `errors` names
+    /// each part that differs.
+    #[error("{detail}")]
+    StateConflict {
+        detail: String,
+        errors: Vec<FieldError>,
+    },
     #[error("the resource changed since the ETag given in If-Match")]
     PreconditionFailed,
     #[error("this write needs an If-Match header with the resource's current ETag")]
@@ -114,7 +121,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not-found",
-            ApiError::Conflict { .. } => "conflict",
+            ApiError::Conflict { .. } | ApiError::StateConflict { .. } => "conflict",
             ApiError::PreconditionFailed => "precondition-failed",
             ApiError::PreconditionRequired => "precondition-required",
             ApiError::TooManyRequests { .. } => "too-many-requests",
@@ -152,7 +159,7 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::Conflict { .. } | ApiError::StateConflict { .. } => StatusCode::CONFLICT,
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ApiError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -170,7 +177,9 @@ impl ResponseError for ApiError {
             _ => {}
         }
         let errors = match self {
-            ApiError::Validation(errors) | ApiError::InvalidParameters(errors) => errors
+            ApiError::Validation(errors)
+            | ApiError::InvalidParameters(errors)
+            | ApiError::StateConflict { errors, .. } => errors
                 .iter()
                 .map(|e| ProblemField {
                     field: e.field.clone(),

@@ -158,6 +158,7 @@ pub fn seed_demo(conn: &mut DbConn) -> Result<Seeded, ApiError> {
         CommentStatus::Approved,
         Some("on topic"),
         moderator_id,
+        None,
     )?;
     let answer = post(
         conn,
@@ -167,7 +168,14 @@ pub fn seed_demo(conn: &mut DbConn) -> Result<Seeded, ApiError> {
         "They do, according to the [timetable](https://example.org/timetable).",
         Some(question),
     )?;
-    comments::set_status(conn, answer, CommentStatus::Approved, None, moderator_id)?;
+    comments::set_status(
+        conn,
+        answer,
+        CommentStatus::Approved,
+        None,
+        moderator_id,
+        None,
+    )?;
     post(
         conn,
         first,
@@ -193,7 +201,14 @@ pub fn seed_demo(conn: &mut DbConn) -> Result<Seeded, ApiError> {
         "Finally! The 5:40 tram was on time this morning.",
         None,
     )?;
-    comments::set_status(conn, welcome, CommentStatus::Approved, None, moderator_id)?;
+    comments::set_status(
+        conn,
+        welcome,
+        CommentStatus::Approved,
+        None,
+        moderator_id,
+        None,
+    )?;
 
     Ok(Seeded {
         editor,

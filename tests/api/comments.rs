@@ -1841,6 +1841,122 @@ async fn bulk_moderation_checks_the_id_count_and_the_action() {
 }
 
 #[tokio::test]
+async fn a_comment_carries_an_etag_and_a_patch_with_a_stale_if_match_is_412() {
+    let d = desk().await;
+    let art = published(&d, "Harbour crane removed").await;
+    let c = submit(&d.app, &slug(&art), &sample(2)).await;
+    let res = d.app.get(&comment_path(c), Some(&d.moderator)).await;
+    let (_, tag) = expect(res, StatusCode::OK, "GET comment").await;
+    let pending_tag = tag.expect("an ETag on the moderator's view");
+
+    let patch_if = |tag: String, body: Value| {
+        let req = d
+            .app
+            .request(Method::PATCH, &comment_path(c))
+            .bearer_auth(&d.moderator)
+            .header("If-Match", tag)
+            .json(&body);
+        async move { req.send().await.expect("request sent") }
+    };
+    let res = patch_if(pending_tag.clone(), json!({"status": "approved"})).await;
+    let (approved, tag) = expect(res, StatusCode::OK, "PATCH with the current ETag").await;
+    let approved_tag = tag.expect("an ETag on the PATCH answer");
+    assert_ne!(approved_tag, pending_tag, "a decision changes the ETag");
+    let res = d.app.get(&comment_path(c), Some(&d.moderator)).await;
+    let (_, tag) = expect(res, StatusCode::OK, "GET comment").await;
+    assert_eq!(tag.as_deref(), Some(approved_tag.as_str()));
+
+    // The ETag read before the decision is stale now: refused, and nothing changes.
+    let res = patch_if(pending_tag.clone(), json!({"status": "spam"})).await;
+    assert_problem(res, StatusCode::PRECONDITION_FAILED).await;
+    assert_eq!(moderator_view(&d, c).await, approved);
+
+    // A new note alone is a moderation step too: it changes the ETag.
+    let res = patch_if(
+        approved_tag.clone(),
+        json!({"status": "approved", "moderation_note": "Source confirmed."}),
+    )
+    .await;
+    let (noted, tag) = expect(res, StatusCode::OK, "PATCH the note").await;
+    assert_ne!(tag.as_deref(), Some(approved_tag.as_str()));
+    assert_eq!(noted["history"].as_array().map(Vec::len), Some(2));
+    let res = patch_if(approved_tag, json!({"status": "rejected"})).await;
+    assert_problem(res, StatusCode::PRECONDITION_FAILED).await;
+    assert_eq!(status_of(&d, c).await, "approved");
+
+    // `If-Match` stays optional; `*` matches any version.
+    assert_eq!(set_status(&d, c, "rejected").await["status"], "rejected");
+    let res = patch_if("*".into(), json!({"status": "pending"})).await;
+    expect(res, StatusCode::OK, "PATCH with If-Match: *").await;
+    let res = patch_if("\"nope\"".into(), json!({"status": "approved"})).await;
+    assert_problem(res, StatusCode::PRECONDITION_FAILED).await;
+    let res = d
+        .app
+        .request(Method::PATCH, &comment_path(999_999))
+        .bearer_auth(&d.moderator)
+        .header("If-Match", "*")
+        .json(&json!({"status": "approved"}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, StatusCode::NOT_FOUND).await;
+}
+
+#[tokio::test]
+async fn bulk_moderation_with_an_expected_status_is_409_naming_the_comments_that_differ() {
+    let d = desk().await;
+    let art = published(&d, "Harbour wall repairs").await;
+    let s = slug(&art);
+    let a = submit(&d.app, &s, &sample(0)).await;
+    let b = submit(&d.app, &s, &sample(1)).await;
+    let c = submit(&d.app, &s, &sample(2)).await;
+    let e = submit(&d.app, &s, &sample(3)).await;
+    approve(&d, b).await;
+    set_status(&d, e, "spam").await;
+
+    let body = json!({"ids": [a, b, c, e], "action": "reject", "expected_status": "pending"});
+    let p = assert_problem(bulk(&d, &body).await, StatusCode::CONFLICT).await;
+    assert_eq!(
+        p["errors"],
+        json!([
+            {"field": "ids[1]", "message": format!("{b} is approved, not pending")},
+            {"field": "ids[3]", "message": format!("{e} is spam, not pending")},
+        ]),
+        "{p}"
+    );
+    let detail = p["detail"].as_str().unwrap();
+    assert!(detail.contains(&format!("{b}, {e}")), "{detail}");
+    // All or nothing: the comments that were pending are untouched.
+    for pending in [a, c] {
+        let m = moderator_view(&d, pending).await;
+        assert_eq!(m["status"], "pending");
+        assert_eq!(m["history"], json!([]));
+    }
+    assert_eq!(status_of(&d, b).await, "approved");
+    assert_eq!(status_of(&d, e).await, "spam");
+
+    let body = json!({"ids": [c, a], "action": "reject", "expected_status": "pending"});
+    let res = bulk(&d, &body).await;
+    let (answer, _) = expect(res, StatusCode::OK, "bulk with a true precondition").await;
+    assert_eq!(
+        answer,
+        json!({"results": [{"id": c, "status": "rejected"}, {"id": a, "status": "rejected"}]})
+    );
+    let body = json!({"ids": [b], "action": "delete", "expected_status": "approved"});
+    let res = bulk(&d, &body).await;
+    expect(res, StatusCode::OK, "delete what is still approved").await;
+
+    // A bad expected status, or an unknown id, is a 422 before any state is compared.
+    let body = json!({"ids": [a], "action": "approve", "expected_status": "deleted"});
+    let p = assert_problem(bulk(&d, &body).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_names(&p, "expected_status", "a status that does not exist");
+    let body = json!({"ids": [a, 999_999], "action": "approve", "expected_status": "approved"});
+    let p = assert_problem(bulk(&d, &body).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_names(&p, "ids[1]", "an unknown id");
+    assert_eq!(status_of(&d, a).await, "rejected");
+}
+
+#[tokio::test]
 async fn deleting_a_comment_is_204_and_then_404() {
     let d = desk().await;
     let art = published(&d, "Park bandstand restored").await;

@@ -5,6 +5,7 @@ mod articles;
 mod auth;
 mod cli;
 mod comments;
+mod contention;
 mod crash;
 mod docs;
 mod errors;

@@ -247,7 +247,8 @@ export interface paths {
         };
         /**
          * Get a comment.
-         * @description One comment as moderators see it, with its moderation history.
+         * @description One comment as moderators see it, with its moderation history. The `ETag` changes with every
+         *     moderation step: send it as `If-Match` with `PATCH` to decide only if no one else has since.
          */
         get: operations["get_comment"];
         put?: never;
@@ -264,7 +265,9 @@ export interface paths {
         /**
          * Moderate a comment.
          * @description Sets the status (`pending` puts it back in the queue) with an optional note. The step is
-         *     recorded with the moderator and the time, and shows in `history`.
+         *     recorded with the moderator and the time, and shows in `history`. `If-Match` is optional:
+         *     when sent, the decision applies only if the comment is still the one with that ETag (412
+         *     otherwise, and nothing changes), so of two moderators deciding at once only one wins.
          */
         patch: operations["moderate_comment"];
         trace?: never;
@@ -282,7 +285,10 @@ export interface paths {
          * Moderate many comments.
          * @description One action (`approve`, `reject`, `spam`, `delete`) on up to 500 comments, all or nothing:
          *     an unknown or repeated id refuses the whole request (422 naming each `ids[i]`) and nothing
-         *     changes. The answer gives each comment's outcome in the order asked.
+         *     changes. With `expected_status`, every comment must have that status when the action runs,
+         *     or the answer is 409 naming each `ids[i]` that differs and nothing changes: of two
+         *     moderators clearing the same pending comments at once, exactly one succeeds. The answer
+         *     gives each comment's outcome in the order asked.
          */
         post: operations["bulk_moderate"];
         delete?: never;
@@ -1033,6 +1039,7 @@ export interface components {
             ids: number[];
             /** @description What to do with every one of them. */
             action: components["schemas"]["ModerationAction"];
+            expected_status?: components["schemas"]["CommentStatus"] | null;
             /**
              * @description A note recorded with each, at most 1,000 characters, no control characters but tabs and
              *     line breaks.
@@ -3134,6 +3141,8 @@ export interface operations {
             /** @description The comment */
             200: {
                 headers: {
+                    /** @description Strong validator of this view of the comment; send it as `If-Match` to moderate it */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3175,7 +3184,10 @@ export interface operations {
     moderate_comment: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The comment's current ETag (from `GET /api/v1/comments/{id}` or an earlier `PATCH`), to refuse the decision if someone else moderated it first */
+                "If-Match"?: string | null;
+            };
             path: {
                 /**
                  * @description The comment's id
@@ -3194,6 +3206,8 @@ export interface operations {
             /** @description The comment after the decision */
             200: {
                 headers: {
+                    /** @description Strong validator of the comment after the decision */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3204,6 +3218,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
@@ -3234,6 +3249,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];

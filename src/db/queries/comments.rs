@@ -39,6 +39,25 @@ pub fn find_many(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<Comment>> {
         .load(conn)
 }
 
+/// Takes the row locks of the comments in `ids` until the transaction ends, in id order so two
+/// moderators locking overlapping sets cannot deadlock. A moderation step checks the state it
+/// expects and writes the new one under these locks on PostgreSQL; SQLite's `BEGIN IMMEDIATE`
+/// already serialises every writer.
+pub fn lock(conn: &mut DbConn, ids: &[i64]) -> QueryResult<()> {
+    if let DbConn::Pg(pg) = conn {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        comments::table
+            .filter(comments::id.eq_any(ids))
+            .order(comments::id)
+            .select(comments::id)
+            .for_update()
+            .load::<i64>(pg)?;
+    }
+    Ok(())
+}
+
 /// Serialises the intake of one client's comments across instances (PostgreSQL), so the rate
 /// limit cannot be raced; SQLite's `BEGIN IMMEDIATE` already serialises every writer.
 pub fn lock_client(conn: &mut DbConn, key: i64) -> QueryResult<()> {

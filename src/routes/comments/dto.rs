@@ -225,6 +225,11 @@ pub struct BulkModerate {
     /// What to do with every one of them.
     #[schema(value_type = ModerationAction, example = "approve")]
     pub action: String,
+    /// A precondition: the status every listed comment must have now. When one has another (a
+    /// second moderator got there first), the answer is 409 naming each such `ids[i]`, and
+    /// nothing is changed. Absent: the action applies whatever the current statuses.
+    #[schema(value_type = Option<CommentStatus>, example = "pending")]
+    pub expected_status: Option<String>,
     /// A note recorded with each, at most 1,000 characters, no control characters but tabs and
     /// line breaks.
     #[schema(

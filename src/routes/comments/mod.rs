@@ -20,6 +20,7 @@ use crate::domain::comment::{
 };
 use crate::domain::{FieldError, Violations};
 use crate::error::ApiError;
+use crate::routes::caching::{optional_if_match, written_json};
 use crate::routes::extract::{ApiJson, ApiQuery};
 use crate::routes::pagination::{
     cached_page_response, page_response, split_page, Page, PageParams,
@@ -235,7 +236,8 @@ pub async fn moderation_queue(
 
 /// Get a comment.
 ///
-/// One comment as moderators see it, with its moderation history.
+/// One comment as moderators see it, with its moderation history. The `ETag` changes with every
+/// moderation step: send it as `If-Match` with `PATCH` to decide only if no one else has since.
 #[utoipa::path(
     get,
     path = "/api/v1/comments/{id}",
@@ -244,7 +246,8 @@ pub async fn moderation_queue(
     params(("id" = i64, Path, description = "The comment's id", example = 42)),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The comment", body = ModeratorComment),
+        (status = 200, description = "The comment", body = ModeratorComment,
+            headers(("ETag" = String, description = "Strong validator of this view of the comment; send it as `If-Match` to moderate it"))),
         (status = 401, response = crate::openapi::Unauthorized),
         (status = 403, response = crate::openapi::Forbidden),
         (status = 404, response = crate::openapi::NotFound),
@@ -256,37 +259,45 @@ pub async fn get_comment(
     _moderator: ModeratorUser,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let view = state
+    let (bytes, etag) = state
         .db
-        .run(move |conn| store::moderator_view(conn, id))
+        .run(move |conn| store::tagged_view(conn, id))
         .await?;
-    Ok(HttpResponse::Ok().json(view))
+    Ok(written_json(StatusCode::OK, bytes, etag, None))
 }
 
 /// Moderate a comment.
 ///
 /// Sets the status (`pending` puts it back in the queue) with an optional note. The step is
-/// recorded with the moderator and the time, and shows in `history`.
+/// recorded with the moderator and the time, and shows in `history`. `If-Match` is optional:
+/// when sent, the decision applies only if the comment is still the one with that ETag (412
+/// otherwise, and nothing changes), so of two moderators deciding at once only one wins.
 #[utoipa::path(
     patch,
     path = "/api/v1/comments/{id}",
     tag = "moderation",
     operation_id = "moderate_comment",
-    params(("id" = i64, Path, description = "The comment's id", example = 42)),
+    params(
+        ("id" = i64, Path, description = "The comment's id", example = 42),
+        ("If-Match" = Option<String>, Header, description = "The comment's current ETag (from `GET /api/v1/comments/{id}` or an earlier `PATCH`), to refuse the decision if someone else moderated it first"),
+    ),
     request_body = ModerateComment,
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The comment after the decision", body = ModeratorComment),
+        (status = 200, description = "The comment after the decision", body = ModeratorComment,
+            headers(("ETag" = String, description = "Strong validator of the comment after the decision"))),
         (status = 400, response = crate::openapi::BadRequest),
         (status = 401, response = crate::openapi::Unauthorized),
         (status = 403, response = crate::openapi::Forbidden),
         (status = 404, response = crate::openapi::NotFound),
+        (status = 412, response = crate::openapi::PreconditionFailed),
         (status = 413, response = crate::openapi::PayloadTooLarge),
         (status = 415, response = crate::openapi::UnsupportedMediaType),
         (status = 422, response = crate::openapi::ValidationFailed),
     )
 )]
 pub async fn moderate_comment(
+    req: HttpRequest,
     state: web::Data<AppState>,
     id: web::Path<i64>,
     moderator: ModeratorUser,
@@ -302,14 +313,21 @@ pub async fn moderate_comment(
         .finish(|| status.zip(note))
         .map_err(ApiError::Validation)?;
     let moderator_id = moderator.user.id;
-    let view = state
+    let if_match = optional_if_match(&req);
+    let (bytes, etag) = state
         .db
         .run(move |conn| {
-            store::set_status(conn, id, status, note.as_deref(), moderator_id)?;
-            store::moderator_view(conn, id)
+            store::set_status(
+                conn,
+                id,
+                status,
+                note.as_deref(),
+                moderator_id,
+                if_match.as_deref(),
+            )
         })
         .await?;
-    Ok(HttpResponse::Ok().json(view))
+    Ok(written_json(StatusCode::OK, bytes, etag, None))
 }
 
 /// Delete a comment.
@@ -349,7 +367,10 @@ pub async fn delete_comment(
 ///
 /// One action (`approve`, `reject`, `spam`, `delete`) on up to 500 comments, all or nothing:
 /// an unknown or repeated id refuses the whole request (422 naming each `ids[i]`) and nothing
-/// changes. The answer gives each comment's outcome in the order asked.
+/// changes. With `expected_status`, every comment must have that status when the action runs,
+/// or the answer is 409 naming each `ids[i]` that differs and nothing changes: of two
+/// moderators clearing the same pending comments at once, exactly one succeeds. The answer
+/// gives each comment's outcome in the order asked.
 #[utoipa::path(
     post,
     path = "/api/v1/comments/moderate",
@@ -362,6 +383,7 @@ pub async fn delete_comment(
         (status = 400, response = crate::openapi::BadRequest),
         (status = 401, response = crate::openapi::Unauthorized),
         (status = 403, response = crate::openapi::Forbidden),
+        (status = 409, response = crate::openapi::Conflict),
         (status = 413, response = crate::openapi::PayloadTooLarge),
         (status = 415, response = crate::openapi::UnsupportedMediaType),
         (status = 422, response = crate::openapi::ValidationFailed),
@@ -377,17 +399,24 @@ pub async fn bulk_moderate(
         v.add("ids", format!("must hold 1–{BULK_MAX} comment ids"));
     }
     let action = v.check("action", body.action.parse::<ModerationAction>());
+    let expected = v.check(
+        "expected_status",
+        body.expected_status
+            .as_deref()
+            .map(str::parse::<CommentStatus>)
+            .transpose(),
+    );
     let note = store::note(body.moderation_note.as_deref())
         .map_err(|e| v.add(&e.field, e.message))
         .ok();
-    let (action, note) = v
-        .finish(|| action.zip(note))
+    let (action, (expected, note)) = v
+        .finish(|| action.zip(expected.zip(note)))
         .map_err(ApiError::Validation)?;
     let moderator_id = moderator.user.id;
     let ids = body.ids;
     let results = state
         .db
-        .run(move |conn| store::bulk(conn, &ids, action, note.as_deref(), moderator_id))
+        .run(move |conn| store::bulk(conn, &ids, action, expected, note.as_deref(), moderator_id))
         .await?;
     Ok(HttpResponse::Ok().json(BulkResult {
         results: results

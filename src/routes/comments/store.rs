@@ -23,6 +23,7 @@ use crate::domain::comment::{
 use crate::domain::markdown::render_comment;
 use crate::domain::{FieldError, Violations};
 use crate::error::ApiError;
+use crate::routes::caching::{check_if_match, etag_of, to_json};
 use crate::webhooks::{comment_data, emit, Event};
 
 /// Replies nest at most this deep.
@@ -333,47 +334,100 @@ fn apply(
     }
 }
 
-/// Sets one comment's status (any of the four, `pending` puts it back in the queue).
+/// Sets one comment's status (any of the four, `pending` puts it back in the queue) and returns
+/// the comment as moderators now see it. With `if_match`, the comment must still be the one
+/// whose ETag the moderator holds (412 otherwise, nothing changed): the check and the write run
+/// under the comment's lock, so of two moderators holding the same ETag exactly one wins.
 pub fn set_status(
     conn: &mut DbConn,
     id: i64,
     status: CommentStatus,
     note: Option<&str>,
     moderator_id: i64,
-) -> Result<(), ApiError> {
+    if_match: Option<&str>,
+) -> Result<TaggedView, ApiError> {
     write_transaction(conn, |conn| {
+        queries::comments::lock(conn, &[id])?;
+        if let Some(if_match) = if_match {
+            let (_, etag) = tagged_view(conn, id)?;
+            check_if_match(if_match, &etag)?;
+        }
         let (article_id, _) = apply(conn, id, Some(status), moderator_id, note, now())?;
         queries::comments::recount(conn, article_id)?;
-        Ok(())
+        tagged_view(conn, id)
     })
 }
 
 pub fn delete(conn: &mut DbConn, id: i64, moderator_id: i64) -> Result<(), ApiError> {
     write_transaction(conn, |conn| {
+        queries::comments::lock(conn, &[id])?;
         let (article_id, _) = apply(conn, id, None, moderator_id, None, now())?;
         queries::comments::recount(conn, article_id)?;
         Ok(())
     })
 }
 
+/// Refuses a bulk action when a listed comment's status is not `expected`, naming each such
+/// `ids[i]` with the status it has.
+fn check_expected(
+    ids: &[i64],
+    statuses: &HashMap<i64, String>,
+    expected: CommentStatus,
+) -> Result<(), ApiError> {
+    let differing: Vec<(usize, i64, &str)> = ids
+        .iter()
+        .enumerate()
+        .filter_map(|(i, id)| {
+            let status = statuses.get(id)?;
+            (status != expected.as_str()).then_some((i, *id, status.as_str()))
+        })
+        .collect();
+    if differing.is_empty() {
+        return Ok(());
+    }
+    let listed: Vec<String> = differing.iter().map(|(_, id, _)| id.to_string()).collect();
+    let (noun, verb) = if differing.len() == 1 {
+        ("Comment", "is")
+    } else {
+        ("Comments", "are")
+    };
+    Err(ApiError::StateConflict {
+        detail: format!(
+            "{noun} {} {verb} not {expected} any more (another moderator may have got there \
+             first); nothing was changed.",
+            listed.join(", ")
+        ),
+        errors: differing
+            .into_iter()
+            .map(|(i, id, status)| FieldError {
+                field: format!("ids[{i}]"),
+                message: format!("{id} is {status}, not {expected}"),
+            })
+            .collect(),
+    })
+}
+
 /// One action on many comments, all or nothing: an unknown or repeated id refuses the whole
-/// request before anything changes.
+/// request before anything changes, and so does, with `expected`, a comment whose status is
+/// another (409). The comments stay locked from that check to the last write.
 pub fn bulk(
     conn: &mut DbConn,
     ids: &[i64],
     action: ModerationAction,
+    expected: Option<CommentStatus>,
     note: Option<&str>,
     moderator_id: i64,
 ) -> Result<Vec<(i64, String)>, ApiError> {
     write_transaction(conn, |conn| {
-        let existing: HashSet<i64> = queries::comments::find_many(conn, ids)?
+        queries::comments::lock(conn, ids)?;
+        let statuses: HashMap<i64, String> = queries::comments::find_many(conn, ids)?
             .into_iter()
-            .map(|c| c.id)
+            .map(|c| (c.id, c.status))
             .collect();
         let mut v = Violations::new();
         let mut seen = HashSet::new();
         for (i, id) in ids.iter().enumerate() {
-            if !existing.contains(id) {
+            if !statuses.contains_key(id) {
                 v.add(&format!("ids[{i}]"), format!("{id} is not a comment"));
             } else if !seen.insert(*id) {
                 v.add(
@@ -384,6 +438,9 @@ pub fn bulk(
         }
         if !v.is_empty() {
             return Err(ApiError::Validation(v.into_errors()));
+        }
+        if let Some(expected) = expected {
+            check_expected(ids, &statuses, expected)?;
         }
         let now = now();
         let mut articles = BTreeSet::new();
@@ -460,6 +517,17 @@ pub fn moderator_views(
             })
         })
         .collect()
+}
+
+/// A comment as moderators see it, serialised, and the ETag of those bytes.
+pub type TaggedView = (Vec<u8>, String);
+
+/// One comment as moderators see it, serialised, with its ETag: the tag changes with every
+/// moderation step, as status, note, moderator, time and history are all in the view.
+pub fn tagged_view(conn: &mut DbConn, id: i64) -> Result<TaggedView, ApiError> {
+    let bytes = to_json(&moderator_view(conn, id)?)?;
+    let etag = etag_of(&bytes);
+    Ok((bytes, etag))
 }
 
 /// One comment as moderators see it, or 404.
