@@ -62,7 +62,9 @@ fn both_migration_trees_give_the_same_tables_and_columns() {
     let pg: BTreeSet<(String, String)> = diesel::sql_query(
         "SELECT table_name::text AS table_name, column_name::text AS column_name
          FROM information_schema.columns
-         WHERE table_schema = 'public' AND table_name != '__diesel_schema_migrations'",
+         WHERE table_schema = 'public' AND table_name != '__diesel_schema_migrations'
+           -- SQLite keeps the search document in its FTS5 table (left out above).
+           AND NOT (table_name = 'articles' AND column_name = 'search_document')",
     )
     .load::<Column>(&mut conn)
     .unwrap()
