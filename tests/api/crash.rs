@@ -16,7 +16,7 @@ use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl, SqliteConne
 use masthead::config::{Backend, DatabaseUrl};
 use rand::rngs::StdRng;
 use rand::seq::{IndexedRandom, SliceRandom};
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -771,7 +771,7 @@ impl Commenter {
     async fn moderate(&mut self, api: &Api) -> bool {
         let live = self.live();
         let k = self.rng.random_range(1..=live.len().min(5));
-        let mut ids: Vec<i64> = live.choose_multiple(&mut self.rng, k).copied().collect();
+        let mut ids: Vec<i64> = live.sample(&mut self.rng, k).copied().collect();
         let (mut action, mut target) = *[
             ("approve", "approved"),
             ("approve", "approved"),
