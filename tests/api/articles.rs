@@ -8,7 +8,7 @@ use masthead::domain::user::Role;
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_problem, error_fields, spawn_app, TestApp};
+use crate::helpers::{assert_problem, error_fields, header, spawn_app, TestApp};
 
 const ARTICLES: &str = "/api/v1/articles";
 const PUBLIC_CACHE: &str = "public, max-age=60, stale-while-revalidate=300";
@@ -30,12 +30,6 @@ fn parse_time(v: &Value) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s)
         .unwrap_or_else(|e| panic!("{s:?} is not RFC 3339: {e}"))
         .with_timezone(&Utc)
-}
-
-fn header(res: &Response, name: &str) -> Option<String> {
-    res.headers()
-        .get(name)
-        .map(|v| v.to_str().unwrap().to_string())
 }
 
 /// The response's ETag, checked to be a strong, quoted entity tag.

@@ -14,7 +14,8 @@ use reqwest::{Method, Response, StatusCode};
 use serde_json::{json, Value};
 
 use crate::helpers::{
-    assert_problem, error_fields, spawn_app_with, TestApp, TestDb, JWT_SECRET, PASSWORD,
+    assert_problem, error_fields, header, id, slug, spawn_app_with, TestApp, TestDb, JWT_SECRET,
+    PASSWORD,
 };
 
 const ARTICLES: &str = "/api/v1/articles";
@@ -87,12 +88,6 @@ fn parse_time(v: &Value) -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
-fn header(res: &Response, name: &str) -> Option<String> {
-    res.headers()
-        .get(name)
-        .map(|v| v.to_str().unwrap().to_string())
-}
-
 /// Asserts `status`, printing the body when it differs, and returns `(body, etag if any)`.
 async fn expect(res: Response, status: StatusCode, what: &str) -> (Value, Option<String>) {
     let got = res.status();
@@ -124,19 +119,6 @@ async fn send(
         req = req.json(b);
     }
     req.send().await.expect("request sent")
-}
-
-fn id(v: &Value) -> i64 {
-    v["id"]
-        .as_i64()
-        .unwrap_or_else(|| panic!("no integer id in {v}"))
-}
-
-fn slug(v: &Value) -> String {
-    v["slug"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no slug in {v}"))
-        .to_string()
 }
 
 /// The keys of a JSON object, sorted.

@@ -10,7 +10,7 @@ use masthead::domain::user::Role;
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_problem, spawn_app_with, TestApp, PASSWORD};
+use crate::helpers::{assert_problem, header, id, slug, spawn_app_with, TestApp, PASSWORD};
 
 const ARTICLES: &str = "/api/v1/articles";
 const SERIES: &str = "/api/v1/series";
@@ -27,28 +27,8 @@ const LOAD_LIMIT: Duration = Duration::from_secs(120);
 
 // Helpers -------------------------------------------------------------------------------------
 
-fn header(res: &Response, name: &str) -> Option<String> {
-    res.headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-}
-
 fn etag(res: &Response) -> String {
     header(res, "etag").expect("an ETag header")
-}
-
-fn id(v: &Value) -> i64 {
-    v["id"]
-        .as_i64()
-        .unwrap_or_else(|| panic!("no integer id in {v}"))
-}
-
-fn slug(v: &Value) -> String {
-    v["slug"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no slug in {v}"))
-        .to_string()
 }
 
 /// Asserts `status`, printing the body when it differs, and returns the JSON body.

@@ -20,7 +20,7 @@ use rand::{RngExt, SeedableRng};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{TestDb, JWT_SECRET, PASSWORD};
+use crate::helpers::{header, id, TestDb, JWT_SECRET, PASSWORD};
 
 /// Kills while clients write; one more start afterwards verifies the last crash.
 const KILLS: usize = 15;
@@ -198,13 +198,6 @@ impl Api {
     }
 }
 
-fn header(res: &reqwest::Response, name: &str) -> Option<String> {
-    res.headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-}
-
 /// The body and ETag of a write acknowledged with `want`; `None` when the crash took the
 /// answer. Any other answer fails the test: these writes are all valid.
 fn acked(reply: Reply, want: StatusCode, what: &str) -> Option<(Value, Option<String>)> {
@@ -275,10 +268,6 @@ async fn find_article(api: &Api, slug: &str) -> Option<(Value, String)> {
         StatusCode::NOT_FOUND => None,
         other => panic!("GET article {slug}: {other}: {body}"),
     }
-}
-
-fn id(v: &Value) -> i64 {
-    v["id"].as_i64().unwrap_or_else(|| panic!("no id in {v}"))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ use masthead::domain::user::Role;
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_problem, spawn_app, spawn_app_with, TestApp};
+use crate::helpers::{assert_problem, header, spawn_app, spawn_app_with, TestApp};
 
 const PUBLIC_URL: &str = "https://news.example";
 
@@ -18,12 +18,6 @@ async fn spawn_public() -> TestApp {
 /// An RFC 3339 UTC timestamp `offset` away from now.
 fn at(offset: Duration) -> String {
     (Utc::now() + offset).to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
-fn header(res: &Response, name: &str) -> Option<String> {
-    res.headers()
-        .get(name)
-        .map(|v| v.to_str().unwrap().to_string())
 }
 
 async fn created(res: Response, what: &str) -> Value {

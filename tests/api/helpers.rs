@@ -102,23 +102,7 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(customize: impl FnOnce(&mut Config)) -> TestApp {
-    let (db, url) = TestDb::create();
-    let mut config = test_config(url);
-    customize(&mut config);
-    let app = Application::build(config).expect("application builds");
-    let address = format!("http://127.0.0.1:{}", app.port());
-    let state = app.state.clone();
-    tokio::spawn(app.run_until_stopped());
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    TestApp {
-        address,
-        client,
-        state,
-        _db: db,
-    }
+    spawn_stoppable_app_with(customize).await.0
 }
 
 /// Like `spawn_app_with`, and also returns the server's handle: `handle.stop(true).await` stops
@@ -129,6 +113,24 @@ pub async fn spawn_stoppable_app_with(
     let (db, url) = TestDb::create();
     let mut config = test_config(url);
     customize(&mut config);
+    serve(config, db)
+}
+
+/// Another instance on an existing database (which the caller keeps), without creating a
+/// database of its own.
+pub async fn spawn_app_on(url: DatabaseUrl, customize: impl FnOnce(&mut Config)) -> TestApp {
+    let mut config = test_config(url);
+    customize(&mut config);
+    // Nothing to clean up: the database belongs to the caller.
+    serve(
+        config,
+        TestDb::Sqlite(tempfile::tempdir().expect("temp dir")),
+    )
+    .0
+}
+
+/// Starts the application on `config` in the background; `db` lives as long as the `TestApp`.
+fn serve(config: Config, db: TestDb) -> (TestApp, actix_web::dev::ServerHandle) {
     let app = Application::build(config).expect("application builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let state = app.state.clone();
@@ -145,28 +147,6 @@ pub async fn spawn_stoppable_app_with(
         _db: db,
     };
     (app, handle)
-}
-
-/// Another instance on an existing database (which the caller keeps), without creating a
-/// database of its own.
-pub async fn spawn_app_on(url: DatabaseUrl, customize: impl FnOnce(&mut Config)) -> TestApp {
-    let mut config = test_config(url);
-    customize(&mut config);
-    let app = Application::build(config).expect("application builds");
-    let address = format!("http://127.0.0.1:{}", app.port());
-    let state = app.state.clone();
-    tokio::spawn(app.run_until_stopped());
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    TestApp {
-        address,
-        client,
-        state,
-        // Nothing to clean up: the database belongs to the caller.
-        _db: TestDb::Sqlite(tempfile::tempdir().expect("temp dir")),
-    }
 }
 
 impl TestApp {
@@ -270,4 +250,26 @@ pub fn error_fields(problem: &Value) -> Vec<String> {
         .unwrap_or_default();
     fields.sort();
     fields
+}
+
+/// A response header as text.
+pub fn header(res: &Response, name: &str) -> Option<String> {
+    res.headers()
+        .get(name)
+        .map(|v| v.to_str().unwrap().to_string())
+}
+
+/// The integer `id` of a JSON object.
+pub fn id(v: &Value) -> i64 {
+    v["id"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("no integer id in {v}"))
+}
+
+/// The `slug` of a JSON object.
+pub fn slug(v: &Value) -> String {
+    v["slug"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no slug in {v}"))
+        .to_string()
 }

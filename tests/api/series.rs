@@ -7,7 +7,7 @@ use masthead::domain::user::Role;
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_problem, error_fields, spawn_app, TestApp};
+use crate::helpers::{assert_problem, error_fields, header, id, slug, spawn_app, TestApp};
 
 const SERIES: &str = "/api/v1/series";
 const ARTICLES: &str = "/api/v1/articles";
@@ -29,12 +29,6 @@ fn parse_time(v: &Value) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s)
         .unwrap_or_else(|e| panic!("{s:?} is not RFC 3339: {e}"))
         .with_timezone(&Utc)
-}
-
-fn header(res: &Response, name: &str) -> Option<String> {
-    res.headers()
-        .get(name)
-        .map(|v| v.to_str().unwrap().to_string())
 }
 
 /// The response's ETag, checked to be a strong, quoted entity tag.
@@ -91,19 +85,6 @@ async fn get_if_none_match(app: &TestApp, path: &str, tag: &str) -> Response {
         .send()
         .await
         .expect("request sent")
-}
-
-fn id(v: &Value) -> i64 {
-    v["id"]
-        .as_i64()
-        .unwrap_or_else(|| panic!("no integer id in {v}"))
-}
-
-fn slug(v: &Value) -> String {
-    v["slug"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no slug in {v}"))
-        .to_string()
 }
 
 // Articles -------------------------------------------------------------------------------------

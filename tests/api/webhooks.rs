@@ -23,7 +23,8 @@ use serde_json::{json, Value};
 use sha2::Sha256;
 
 use crate::helpers::{
-    assert_problem, error_fields, spawn_app_on, spawn_app_with, spawn_stoppable_app_with, TestApp,
+    assert_problem, error_fields, header, id, slug, spawn_app_on, spawn_app_with,
+    spawn_stoppable_app_with, TestApp,
 };
 
 const HOOKS: &str = "/api/v1/webhooks";
@@ -386,12 +387,6 @@ fn same_time(a: &Value, b: &Value, what: &str) {
     }
 }
 
-fn header(res: &Response, name: &str) -> Option<String> {
-    res.headers()
-        .get(name)
-        .map(|v| v.to_str().unwrap().to_string())
-}
-
 /// Asserts `status`, printing the body when it differs, and returns the body.
 async fn expect(res: Response, status: StatusCode, what: &str) -> Value {
     let got = res.status();
@@ -425,19 +420,6 @@ async fn send(
         req = req.json(b);
     }
     req.send().await.expect("request sent")
-}
-
-fn id(v: &Value) -> i64 {
-    v["id"]
-        .as_i64()
-        .unwrap_or_else(|| panic!("no integer id in {v}"))
-}
-
-fn slug(v: &Value) -> String {
-    v["slug"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no slug in {v}"))
-        .to_string()
 }
 
 /// The keys of a JSON object, sorted.
