@@ -13,7 +13,7 @@ use actix_web::{web, App, HttpServer};
 use rand::Rng;
 
 use crate::auth::jwt::JwtKeys;
-use crate::config::{Config, CorsOrigins};
+use crate::config::{Backend, Config, CorsOrigins};
 use crate::db::{self, queries};
 use crate::error::{problemize, ApiError};
 use crate::routes::{self, extract::BODY_LIMIT, middleware::request_context};
@@ -78,6 +78,7 @@ pub fn prepare(config: Config) -> Result<AppState, String> {
         &config.database_url,
         config.db_pool_size,
         statements.clone(),
+        db::Role::General,
     )
     .map_err(|e| format!("cannot open the database {:?}: {e}", config.database_url))?;
     let mut conn = pool
@@ -98,9 +99,21 @@ pub fn prepare(config: Config) -> Result<AppState, String> {
         }
     };
     drop(conn);
+    let writer = match config.database_url.backend {
+        Backend::Sqlite => Some(
+            db::build_counted_pool(
+                &config.database_url,
+                1,
+                statements.clone(),
+                db::Role::Writer,
+            )
+            .map_err(|e| format!("cannot open the database: {e}"))?,
+        ),
+        Backend::Postgres => None,
+    };
     let ttl = i64::try_from(config.token_ttl.as_secs()).unwrap_or(3600);
     Ok(AppState {
-        db: Db::new(pool, statements),
+        db: Db::new(pool, writer, statements),
         jwt: Arc::new({
             let keys = JwtKeys::new(secret.as_bytes(), ttl);
             match &config.jwt_previous_secret {
@@ -119,6 +132,15 @@ pub fn prepare(config: Config) -> Result<AppState, String> {
 
 fn serve(listener: TcpListener, state: AppState) -> Result<Server, String> {
     let workers = state.config.workers;
+    // Blocking threads (where every database closure runs) per worker: about as many as there
+    // are pooled connections, plus one for the writer. Actix's default, 512 divided by the
+    // cores, let every waiting request hold a thread of its own: ~100 threads at 64
+    // connections, each with its stack and allocator arena, all queueing on 16 connections.
+    let worker_count = workers.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
+    let pool_size = usize::try_from(state.config.db_pool_size).unwrap_or(usize::MAX);
+    let blocking = pool_size.div_ceil(worker_count.max(1)) + 1;
     let data = web::Data::new(state);
     let mut http = HttpServer::new(move || {
         let cors_origins = &data.config.cors_origins;
@@ -151,7 +173,8 @@ fn serve(listener: TcpListener, state: AppState) -> Result<Server, String> {
     })
     .client_request_timeout(Duration::from_secs(10))
     .client_disconnect_timeout(Duration::from_secs(2))
-    .shutdown_timeout(30);
+    .shutdown_timeout(30)
+    .worker_max_blocking_threads(blocking);
     if let Some(n) = workers {
         http = http.workers(n);
     }

@@ -22,13 +22,19 @@ pub struct AppState {
 #[derive(Clone)]
 pub struct Db {
     pool: Pool,
+    /// On SQLite, a pool of one connection that the busiest writes go through (see `write`).
+    writer: Option<Pool>,
     statements: Arc<AtomicU64>,
 }
 
 impl Db {
     /// `statements` is the counter the pool's connections add to (see `db::build_counted_pool`).
-    pub fn new(pool: Pool, statements: Arc<AtomicU64>) -> Self {
-        Self { pool, statements }
+    pub fn new(pool: Pool, writer: Option<Pool>, statements: Arc<AtomicU64>) -> Self {
+        Self {
+            pool,
+            writer,
+            statements,
+        }
     }
 
     pub fn pool(&self) -> &Pool {
@@ -47,7 +53,26 @@ impl Db {
         F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
-        let pool = self.pool.clone();
+        Self::on(self.pool.clone(), f).await
+    }
+
+    /// Like `run`, for a closure that writes. On SQLite writes are serialised anyway (one
+    /// writer at a time, see `db::write_transaction`); running them on one dedicated
+    /// connection keeps that connection's page cache valid from one write to the next, where a
+    /// pooled connection finds its cache emptied by every other connection's commit.
+    pub async fn write<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        Self::on(self.writer.as_ref().unwrap_or(&self.pool).clone(), f).await
+    }
+
+    async fn on<T, F>(pool: Pool, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
         web::block(move || {
             let mut conn = pool.get()?;
             f(&mut conn)

@@ -43,14 +43,33 @@ pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migration
 
 /// SQLite settings applied to every pooled connection. WAL lets readers run beside the single
 /// writer; the busy timeout makes writers queue instead of failing with "database is locked".
-/// The page cache is per connection (4 MB each); memory-mapping the file was tried and dropped,
-/// as every connection maps it again and resident memory grows with the pool.
+/// The page cache is per connection (see `Role`); memory-mapping the file was tried and
+/// dropped, as every connection maps it again and resident memory grows with the pool.
 const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 10000;
 PRAGMA journal_mode = WAL;
 PRAGMA foreign_keys = ON;
 PRAGMA synchronous = NORMAL;
-PRAGMA cache_size = -4000;
 PRAGMA temp_store = MEMORY;";
+
+/// What a pool's connections are for, which sets their SQLite page cache.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// Any request: a small page cache each (1 MB), since a commit by another connection
+    /// empties it anyway and there are many of them.
+    General,
+    /// The one connection SQLite writes go through: its cache stays valid across its own
+    /// commits, so it is larger (8 MB) and keeps the hot index pages of the write path.
+    Writer,
+}
+
+impl Role {
+    fn cache_pragma(self) -> &'static str {
+        match self {
+            Role::General => "PRAGMA cache_size = -1000;",
+            Role::Writer => "PRAGMA cache_size = -8000;",
+        }
+    }
+}
 
 /// Picks the connection variant from the URL itself, so a failure reports the real cause
 /// (diesel's own `establish` for the enum hides it).
@@ -58,13 +77,18 @@ PRAGMA temp_store = MEMORY;";
 pub struct ConnectionManager {
     url: DatabaseUrl,
     statements: Arc<AtomicU64>,
+    role: Role,
 }
 
 impl ConnectionManager {
     /// A manager whose connections add every SQL statement they start to `statements`: a
     /// measure that does not drift with machine noise, used by tests to catch N+1 queries.
-    pub fn new(url: DatabaseUrl, statements: Arc<AtomicU64>) -> Self {
-        Self { url, statements }
+    pub fn new(url: DatabaseUrl, statements: Arc<AtomicU64>, role: Role) -> Self {
+        Self {
+            url,
+            statements,
+            role,
+        }
     }
 
     fn counted(&self, mut conn: DbConn) -> DbConn {
@@ -91,6 +115,7 @@ impl ManageConnection for ConnectionManager {
                 let mut conn = SqliteConnection::establish(&self.url.target)
                     .map_err(r2d2::Error::ConnectionError)?;
                 conn.batch_execute(SQLITE_PRAGMAS)
+                    .and_then(|()| conn.batch_execute(self.role.cache_pragma()))
                     .map_err(r2d2::Error::QueryError)?;
                 Ok(self.counted(DbConn::Sqlite(conn)))
             }
@@ -109,7 +134,7 @@ impl ManageConnection for ConnectionManager {
 
 /// Builds the pool, failing fast (not after r2d2's 30 s default) when the database is unreachable.
 pub fn build_pool(url: &DatabaseUrl, size: u32) -> Result<Pool, String> {
-    build_counted_pool(url, size, Arc::default())
+    build_counted_pool(url, size, Arc::default(), Role::General)
 }
 
 /// The same, counting the statements its connections run into `statements`.
@@ -117,8 +142,9 @@ pub fn build_counted_pool(
     url: &DatabaseUrl,
     size: u32,
     statements: Arc<AtomicU64>,
+    role: Role,
 ) -> Result<Pool, String> {
-    let manager = ConnectionManager::new(url.clone(), statements);
+    let manager = ConnectionManager::new(url.clone(), statements, role);
     // Surface the real connection error first: r2d2 only reports a timeout.
     manager.connect().map_err(|e| e.to_string())?;
     r2d2::Pool::builder()
@@ -138,15 +164,42 @@ pub fn run_migrations(conn: &mut DbConn) -> Result<usize, String> {
         // One writer at a time: the whole run holds the write lock (BEGIN IMMEDIATE waits for
         // it), so instances starting at once migrate one after the other, the later ones
         // finding nothing to do.
-        DbConn::Sqlite(_) => write_transaction(conn, |conn| {
+        //
+        // Foreign keys are off for the run (a table rebuild drops and re-creates a referenced
+        // table, which would otherwise cascade), and, when a migration ran, every one is
+        // checked before it commits (a scan of every referencing table: not at every start).
+        DbConn::Sqlite(c) => {
+            c.batch_execute("PRAGMA foreign_keys = OFF")
+                .map_err(|e| e.to_string())?;
+            let result = write_transaction(conn, |conn| {
+                let DbConn::Sqlite(c) = conn else {
+                    unreachable!("the variant of a connection never changes")
+                };
+                let ran = c
+                    .run_pending_migrations(SQLITE_MIGRATIONS)
+                    .map(|v| v.len())
+                    .map_err(|e| MigrationError(e.to_string()))?;
+                if ran == 0 {
+                    return Ok(0);
+                }
+                let broken = diesel::sql_query("SELECT 1 AS n FROM pragma_foreign_key_check")
+                    .load::<Flag>(c)?
+                    .len();
+                if broken > 0 {
+                    return Err(MigrationError(format!(
+                        "{broken} rows break a foreign key after migrating"
+                    )));
+                }
+                Ok(ran)
+            })
+            .map_err(|e| e.0);
             let DbConn::Sqlite(c) = conn else {
                 unreachable!("the variant of a connection never changes")
             };
-            c.run_pending_migrations(SQLITE_MIGRATIONS)
-                .map(|v| v.len())
-                .map_err(|e| MigrationError(e.to_string()))
-        })
-        .map_err(|e| e.0),
+            c.batch_execute("PRAGMA foreign_keys = ON")
+                .map_err(|e| e.to_string())?;
+            result
+        }
         DbConn::Pg(c) => {
             c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
                 .map_err(|e| e.to_string())?;
@@ -166,6 +219,14 @@ pub fn run_migrations(conn: &mut DbConn) -> Result<usize, String> {
 
 /// The one writer of this process at a time on SQLite (see `write_transaction`).
 static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// One row of a check that only counts rows.
+#[derive(diesel::QueryableByName)]
+struct Flag {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    #[allow(dead_code)]
+    n: i32,
+}
 
 /// A migration failure, carried through a transaction.
 struct MigrationError(String);

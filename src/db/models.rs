@@ -44,6 +44,18 @@ pub struct UserChanges {
 
 use super::schema::{article_revisions, articles};
 
+/// The few columns that decide whether readers may see and comment on an article, without the
+/// bodies: what the comment routes need, at a fraction of the row.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = articles)]
+pub struct ArticleGate {
+    pub id: i64,
+    pub slug: String,
+    pub status: String,
+    pub published_at: Option<NaiveDateTime>,
+    pub comments_enabled: bool,
+}
+
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = articles)]
 pub struct Article {

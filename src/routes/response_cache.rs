@@ -21,7 +21,7 @@ use crate::routes::caching::header_names;
 use crate::state::AppState;
 
 /// Past this many bytes of bodies the cache starts over.
-const MAX_BYTES: usize = 32 * 1024 * 1024;
+const MAX_BYTES: usize = 24 * 1024 * 1024;
 /// Bodies larger than this are not kept.
 const MAX_ENTRY: usize = 512 * 1024;
 

@@ -123,7 +123,7 @@ fn connect(url: &DatabaseUrl) -> Result<DbConn, String> {
     if url.backend == Backend::Sqlite && !Path::new(&url.target).exists() {
         return Err(format!("no SQLite database at {}", url.target));
     }
-    ConnectionManager::new(url.clone(), Arc::default())
+    ConnectionManager::new(url.clone(), Arc::default(), crate::db::Role::General)
         .connect()
         .map_err(|e| format!("cannot open the database {url:?}: {e}"))
 }

@@ -21,6 +21,9 @@ fn sqlite_columns() -> BTreeSet<(String, String)> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("schema.db");
     let mut conn = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+    // As `db::run_migrations` does: a table rebuild needs foreign keys off.
+    diesel::connection::SimpleConnection::batch_execute(&mut conn, "PRAGMA foreign_keys = OFF")
+        .unwrap();
     conn.run_pending_migrations(SQLITE_MIGRATIONS).unwrap();
     diesel::sql_query(
         "SELECT m.name AS table_name, p.name AS column_name
@@ -74,4 +77,98 @@ fn both_migration_trees_give_the_same_tables_and_columns() {
     drop(conn);
     drop(db);
     assert_eq!(sqlite, pg);
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+fn count(conn: &mut SqliteConnection, sql: &str) -> i64 {
+    diesel::sql_query(sql).get_result::<Count>(conn).unwrap().n
+}
+
+/// The SQLite migration that rebuilds `articles` (bodies last) keeps every row, every row that
+/// references an article (a dropped table must not cascade), and the id high-water mark.
+#[test]
+fn rebuilding_articles_on_sqlite_keeps_existing_rows() {
+    use diesel::connection::SimpleConnection;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("upgrade.db");
+    let mut conn = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+    conn.batch_execute("PRAGMA foreign_keys = OFF").unwrap();
+    // Everything, then the rebuild undone: the old layout, to upgrade from.
+    conn.run_pending_migrations(SQLITE_MIGRATIONS).unwrap();
+    let undone = conn.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
+    assert_eq!(undone.to_string(), "20261126060000");
+    let t = "'2026-01-02 03:04:05'";
+    conn.batch_execute(&format!(
+        "PRAGMA foreign_keys = ON;
+         INSERT INTO users (username, password_hash, role, display_name, created_at, updated_at)
+             VALUES ('ed', 'x', 'editor', 'Ed', {t}, {t});
+         INSERT INTO articles (slug, title, excerpt, body_markdown, body_html, plain_text, language,
+             status, published_at, sort_at, author_id, reading_time_minutes, word_count,
+             comment_count, created_at, updated_at)
+             VALUES ('kept', 'Kept', 'An excerpt', '# Body', '<h1>Body</h1>', 'Body', 'en',
+             'published', {t}, {t}, 1, 1, 1, 1, {t}, {t}),
+             ('deleted-later', 'Gone', 'x', 'x', 'x', 'x', 'en', 'draft', NULL, {t}, 1, 1, 1, 0,
+             {t}, {t});
+         DELETE FROM articles WHERE slug = 'deleted-later';
+         INSERT INTO article_tags (article_id, position, tag, tag_slug) VALUES (1, 0, 'Port', 'port');
+         INSERT INTO comments (article_id, thread_path, depth, author_name, author_email,
+             email_key, body_markdown, body_html, status, visible, duplicate_key, created_at)
+             VALUES (1, '000000000001/', 0, 'Reader', 'r@example.org', 'r@example.org', 'Hi',
+             '<p>Hi</p>', 'approved', 1, 'k', {t});
+         INSERT INTO series (slug, title, created_at, updated_at) VALUES ('s', 'S', {t}, {t});
+         INSERT INTO series_articles (series_id, article_id, position) VALUES (1, 1, 1);
+         PRAGMA foreign_keys = OFF;"
+    ))
+    .unwrap();
+    let mut db = masthead::db::DbConn::Sqlite(conn);
+    assert_eq!(masthead::db::run_migrations(&mut db).unwrap(), 1);
+    let masthead::db::DbConn::Sqlite(mut conn) = db else {
+        unreachable!()
+    };
+    assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM articles WHERE slug = 'kept' AND body_html = '<h1>Body</h1>' AND status = 'published'"), 1);
+    assert_eq!(
+        count(&mut conn, "SELECT count(*) AS n FROM article_tags"),
+        1
+    );
+    assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM comments"), 1);
+    assert_eq!(
+        count(&mut conn, "SELECT count(*) AS n FROM series_articles"),
+        1
+    );
+    assert_eq!(
+        count(
+            &mut conn,
+            "SELECT count(*) AS n FROM pragma_foreign_key_check"
+        ),
+        0
+    );
+    // Foreign keys are back on, and the next article does not take the deleted one's id.
+    assert_eq!(
+        count(
+            &mut conn,
+            "SELECT foreign_keys AS n FROM pragma_foreign_keys"
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            &mut conn,
+            "SELECT seq AS n FROM sqlite_sequence WHERE name = 'articles'"
+        ),
+        2
+    );
+    // The bodies come last, after every small column.
+    let last: Vec<Column> = diesel::sql_query(
+        "SELECT 'articles' AS table_name, name AS column_name FROM pragma_table_info('articles')
+         ORDER BY cid DESC LIMIT 3",
+    )
+    .load(&mut conn)
+    .unwrap();
+    let last: Vec<String> = last.into_iter().map(|c| c.column_name).collect();
+    assert_eq!(last, ["plain_text", "body_html", "body_markdown"]);
 }

@@ -7,7 +7,7 @@ use diesel::expression::BoxableExpression;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Double, Text};
 
-use crate::db::models::{Article, ArticleSummaryRow, ArticleWrite, Revision};
+use crate::db::models::{Article, ArticleGate, ArticleSummaryRow, ArticleWrite, Revision};
 use crate::db::schema::{
     article_revisions, article_slugs, article_tags, articles, series, series_articles, users,
 };
@@ -32,6 +32,15 @@ pub fn find_by_slug(conn: &mut DbConn, slug: &str) -> QueryResult<Option<Article
     articles::table
         .filter(articles::slug.eq(slug))
         .select(Article::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The gate columns of the article with `slug`.
+pub fn gate_by_slug(conn: &mut DbConn, slug: &str) -> QueryResult<Option<ArticleGate>> {
+    articles::table
+        .filter(articles::slug.eq(slug))
+        .select(ArticleGate::as_select())
         .first(conn)
         .optional()
 }
@@ -119,6 +128,16 @@ pub fn with_authors(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<(Article,
 }
 
 /// Tags of each article in `ids`, in their stored order.
+/// The tags of article `id`, in order (a statement SQLite prepares once per connection).
+pub fn tags_of(conn: &mut DbConn, id: i64) -> QueryResult<Vec<String>> {
+    article_tags::table
+        .filter(article_tags::article_id.eq(id))
+        .order(article_tags::position)
+        .select(article_tags::tag)
+        .load(conn)
+}
+
+/// The tags of every article in `ids` (a list page), as `(article id, tag)` in order.
 pub fn tags_for(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<(i64, String)>> {
     if ids.is_empty() {
         return Ok(Vec::new());

@@ -178,25 +178,55 @@ pub struct Member {
     pub published_at: Option<NaiveDateTime>,
 }
 
-/// Every article of the series in `ids`, grouped by series and in order.
-pub fn members(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<Member>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
+/// The columns of a member, in `Member`'s order.
+type MemberColumns = (
+    series_articles::series_id,
+    series_articles::position,
+    articles::id,
+    articles::slug,
+    articles::title,
+    articles::excerpt,
+    articles::status,
+    articles::published_at,
+);
+
+const MEMBER_COLUMNS: MemberColumns = (
+    series_articles::series_id,
+    series_articles::position,
+    articles::id,
+    articles::slug,
+    articles::title,
+    articles::excerpt,
+    articles::status,
+    articles::published_at,
+);
+
+/// Every article of series `id`, in order.
+pub fn members(conn: &mut DbConn, id: i64) -> QueryResult<Vec<Member>> {
     series_articles::table
         .inner_join(articles::table)
-        .filter(series_articles::series_id.eq_any(ids))
+        .filter(series_articles::series_id.eq(id))
+        .order(series_articles::position)
+        .select(MEMBER_COLUMNS)
+        .load(conn)
+}
+
+/// Every article of every series that `article_id` is in, grouped by series and in order. One
+/// statement of a fixed shape (a sub-select, not `IN (...)` over a list of ids, which SQLite
+/// would have to prepare again on every call).
+pub fn members_of_series_with(conn: &mut DbConn, article_id: i64) -> QueryResult<Vec<Member>> {
+    let containing = diesel::alias!(series_articles as containing);
+    series_articles::table
+        .inner_join(articles::table)
+        .filter(
+            series_articles::series_id.eq_any(
+                containing
+                    .filter(containing.field(series_articles::article_id).eq(article_id))
+                    .select(containing.field(series_articles::series_id)),
+            ),
+        )
         .order((series_articles::series_id, series_articles::position))
-        .select((
-            series_articles::series_id,
-            series_articles::position,
-            articles::id,
-            articles::slug,
-            articles::title,
-            articles::excerpt,
-            articles::status,
-            articles::published_at,
-        ))
+        .select(MEMBER_COLUMNS)
         .load(conn)
 }
 

@@ -375,10 +375,7 @@ pub fn load_view(
     audience: Audience,
 ) -> Result<(Vec<u8>, String, ArticleView), ApiError> {
     let series = crate::routes::series::store::navigation(conn, article.id, audience)?;
-    let tags = queries::articles::tags_for(conn, &[article.id])?
-        .into_iter()
-        .map(|(_, t)| t)
-        .collect();
+    let tags = queries::articles::tags_of(conn, article.id)?;
     let display_name = queries::articles::author_name(conn, article.author_id)?;
     let view = ArticleView {
         id: article.id,

@@ -84,7 +84,7 @@ pub async fn post_comment(
     let rules = IntakeRules::from_config(&state.config);
     let accepted = state
         .db
-        .run(move |conn| store::post(conn, &slug, body, &client, &rules))
+        .write(move |conn| store::post(conn, &slug, body, &client, &rules))
         .await?;
     let public_change = accepted.status == CommentStatus::Approved;
     let mut response = HttpResponse::build(StatusCode::ACCEPTED).json(accepted);

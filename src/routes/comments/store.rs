@@ -79,8 +79,8 @@ fn no_such_article() -> ApiError {
 pub fn public_article(
     conn: &mut DbConn,
     slug: &str,
-) -> Result<crate::db::models::Article, ApiError> {
-    let article = queries::articles::find_by_slug(conn, slug)?.ok_or_else(no_such_article)?;
+) -> Result<crate::db::models::ArticleGate, ApiError> {
+    let article = queries::articles::gate_by_slug(conn, slug)?.ok_or_else(no_such_article)?;
     if !Audience::Public(now()).sees(&article.status, article.published_at) {
         return Err(no_such_article());
     }

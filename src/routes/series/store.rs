@@ -91,7 +91,7 @@ pub fn load_view(
     series: Series,
     audience: Audience,
 ) -> Result<(Vec<u8>, String, SeriesView), ApiError> {
-    let articles = queries::series::members(conn, &[series.id])?
+    let articles = queries::series::members(conn, series.id)?
         .into_iter()
         .filter(|m| audience.sees(&m.status, m.published_at))
         .enumerate()
@@ -132,8 +132,7 @@ pub fn navigation(
     if containing.is_empty() {
         return Ok(Vec::new());
     }
-    let ids: Vec<i64> = containing.iter().map(|(id, _, _)| *id).collect();
-    let members = queries::series::members(conn, &ids)?;
+    let members = queries::series::members_of_series_with(conn, article_id)?;
     let neighbour = |m: &Member| SeriesNeighbour {
         slug: m.slug.clone(),
         title: m.title.clone(),
