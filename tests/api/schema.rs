@@ -172,3 +172,17 @@ fn rebuilding_articles_on_sqlite_keeps_existing_rows() {
     let last: Vec<String> = last.into_iter().map(|c| c.column_name).collect();
     assert_eq!(last, ["plain_text", "body_html", "body_markdown"]);
 }
+
+/// The bundled SQLite is built with the flags in `.cargo/config.toml`: without the query
+/// planner stability guarantee, every statement with a bound `LIMIT` is prepared again on
+/// each run (a cost a statement count cannot see).
+#[test]
+fn bundled_sqlite_has_the_build_flags() {
+    let mut conn = SqliteConnection::establish(":memory:").unwrap();
+    for option in ["ENABLE_QPSG", "DEFAULT_MEMSTATUS=0"] {
+        let sql = format!(
+            "SELECT count(*) AS n FROM pragma_compile_options WHERE compile_options = '{option}'"
+        );
+        assert_eq!(count(&mut conn, &sql), 1, "SQLite built without {option}");
+    }
+}
