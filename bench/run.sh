@@ -58,6 +58,9 @@ export BENCH_ARTICLES=$ARTICLES
 
 echo "seeding $ARTICLES articles and $COMMENTS comments on $BACKEND"
 "$BIN" seed-bench --articles "$ARTICLES" --comments "$COMMENTS" 2>/dev/null
+# Seeding leaves gigabytes of dirty pages at the large scale; the kernel's writing them back
+# would otherwise stall the first checkpoints' fsyncs in the middle of the write scenarios.
+sync
 
 start_server() {
     local t0=$(date +%s.%N)
