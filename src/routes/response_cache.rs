@@ -6,7 +6,7 @@
 //! so its own changes show immediately. Requests with a token are never cached.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use actix_web::body::{self, BoxBody, MessageBody};
@@ -16,12 +16,13 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::web::{Bytes, Data};
 use actix_web::HttpResponse;
+use tokio::sync::Notify;
 
 use crate::routes::caching::header_names;
 use crate::state::AppState;
 
 /// Past this many bytes of bodies the cache starts over.
-const MAX_BYTES: usize = 24 * 1024 * 1024;
+const MAX_BYTES: usize = 16 * 1024 * 1024;
 /// Bodies larger than this are not kept.
 const MAX_ENTRY: usize = 512 * 1024;
 
@@ -38,6 +39,36 @@ struct Inner {
     generation: u64,
     bytes: usize,
     entries: HashMap<String, Entry>,
+    /// Keys whose response one request is computing now; the others asking for it wait for
+    /// that one instead of all running the same queries (a popular page that just expired,
+    /// or a costly search, would otherwise be computed by every waiting connection at once).
+    pending: HashMap<String, Arc<Notify>>,
+}
+
+/// What a cache look-up found.
+enum Lookup {
+    Hit(Entry),
+    /// Another request is computing this response.
+    Wait(Arc<Notify>),
+    /// This request computes it; the others wait until the guard is dropped.
+    Lead(Leader),
+}
+
+/// Held by the request computing a response: dropping it, however that request ends, lets the
+/// waiting ones go on.
+struct Leader {
+    cache: Arc<ResponseCache>,
+    key: String,
+    notify: Arc<Notify>,
+}
+
+impl Drop for Leader {
+    fn drop(&mut self) {
+        if let Ok(mut inner) = self.cache.inner.lock() {
+            inner.pending.remove(&self.key);
+        }
+        self.notify.notify_waiters();
+    }
 }
 
 /// Put in a successful write's response extensions by a handler whose change readers cannot
@@ -76,11 +107,40 @@ impl ResponseCache {
 
     fn get(&self, key: &str) -> Option<Entry> {
         let inner = self.inner.lock().ok()?;
+        Self::fresh(&inner, key, self.ttl)
+    }
+
+    fn fresh(inner: &Inner, key: &str, ttl: Duration) -> Option<Entry> {
         inner
             .entries
             .get(key)
-            .filter(|e| e.stored.elapsed() < self.ttl)
+            .filter(|e| e.stored.elapsed() < ttl)
             .cloned()
+    }
+
+    fn lookup(self: &Arc<Self>, key: &str) -> Option<Lookup> {
+        let mut inner = self.inner.lock().ok()?;
+        if let Some(entry) = Self::fresh(&inner, key, self.ttl) {
+            return Some(Lookup::Hit(entry));
+        }
+        if let Some(notify) = inner.pending.get(key) {
+            return Some(Lookup::Wait(notify.clone()));
+        }
+        let notify = Arc::new(Notify::new());
+        inner.pending.insert(key.to_string(), notify.clone());
+        Some(Lookup::Lead(Leader {
+            cache: self.clone(),
+            key: key.to_string(),
+            notify,
+        }))
+    }
+
+    /// Whether `notify`'s computation of `key` is still running.
+    fn still_pending(&self, key: &str, notify: &Arc<Notify>) -> bool {
+        self.inner
+            .lock()
+            .map(|i| i.pending.get(key).is_some_and(|n| Arc::ptr_eq(n, notify)))
+            .unwrap_or(false)
     }
 
     /// Keeps `entry` unless a write happened since the response was read (`generation`).
@@ -176,9 +236,25 @@ pub async fn serve_cached(
         "" => req.path().to_string(),
         q => format!("{}?{q}", req.path()),
     };
-    if let Some(entry) = cache.get(&key) {
-        return Ok(respond(req, entry));
-    }
+    let _leader = match cache.lookup(&key) {
+        Some(Lookup::Hit(entry)) => return Ok(respond(req, entry)),
+        Some(Lookup::Wait(notify)) => {
+            // Registered before the check, so the leader's wake-up cannot slip in between.
+            let notified = notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if cache.still_pending(&key, &notify) {
+                notified.await;
+            }
+            if let Some(entry) = cache.get(&key) {
+                return Ok(respond(req, entry));
+            }
+            // Not kept (not a 200, too large, or a write came between): compute it here.
+            None
+        }
+        Some(Lookup::Lead(leader)) => Some(leader),
+        None => None,
+    };
     let generation = cache.generation();
     let res = next.call(req).await?;
     let etag = res.headers().get(header::ETAG).cloned();

@@ -162,3 +162,32 @@ async fn reads_run_as_many_statements_on_large_data_as_on_small() {
     let first_page = statements_for(&app, "/api/v1/articles?limit=5").await;
     assert_eq!(statements_for(&app, &deep).await, first_page);
 }
+
+/// With the response cache on, many readers asking at once for a page no one has asked for
+/// yet run its statements once between them: one computes it, the others wait for it.
+#[tokio::test]
+async fn concurrent_misses_for_one_page_run_its_statements_once() {
+    let app = spawn_app_with(|c| {
+        c.webhook_poll_ms = 3_600_000;
+    })
+    .await;
+    let token = app.token_for("editor", Role::Editor).await;
+    for i in 0..30 {
+        article(&app, &token, &format!("Harbour story {i}"), 3).await;
+    }
+    // What one search costs, cold.
+    let one = statements_for(&app, "/api/v1/articles?q=harbour&limit=7").await;
+    assert!(one > 0);
+    // The same shape of request, cold, asked by 24 readers at once.
+    let before = app.state.db.statements();
+    let answers = futures_util::future::join_all((0..24).map(|_| async {
+        let res = app.get("/api/v1/articles?q=harbour&limit=9", None).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        res.json::<Value>().await.unwrap()
+    }))
+    .await;
+    let all = app.state.db.statements() - before;
+    assert_eq!(all, one, "24 concurrent misses ran {all} statements; one runs {one}");
+    assert!(answers.iter().all(|a| a == &answers[0]));
+    assert_eq!(answers[0]["data"].as_array().unwrap().len(), 9);
+}
