@@ -425,6 +425,11 @@ pub fn seed_bench(
     for id in &ids {
         queries::comments::recount(conn, *id)?;
     }
+    // Planner statistics for what was just loaded, as autovacuum would gather them soon after
+    // a bulk load; until then PostgreSQL plans as if every table were small.
+    if let DbConn::Pg(_) = conn {
+        diesel::RunQueryDsl::execute(diesel::sql_query("ANALYZE"), conn)?;
+    }
     Ok(BenchSeeded {
         articles,
         comments,

@@ -187,7 +187,10 @@ async fn concurrent_misses_for_one_page_run_its_statements_once() {
     }))
     .await;
     let all = app.state.db.statements() - before;
-    assert_eq!(all, one, "24 concurrent misses ran {all} statements; one runs {one}");
+    assert_eq!(
+        all, one,
+        "24 concurrent misses ran {all} statements; one runs {one}"
+    );
     assert!(answers.iter().all(|a| a == &answers[0]));
     assert_eq!(answers[0]["data"].as_array().unwrap().len(), 9);
 }

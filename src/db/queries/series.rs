@@ -211,23 +211,37 @@ pub fn members(conn: &mut DbConn, id: i64) -> QueryResult<Vec<Member>> {
         .load(conn)
 }
 
-/// Every article of every series that `article_id` is in, grouped by series and in order. One
-/// statement of a fixed shape (a sub-select, not `IN (...)` over a list of ids, which SQLite
-/// would have to prepare again on every call).
-pub fn members_of_series_with(conn: &mut DbConn, article_id: i64) -> QueryResult<Vec<Member>> {
-    let containing = diesel::alias!(series_articles as containing);
-    series_articles::table
+/// Every article of the series in `ids` (the series that `article_id` is in), grouped by series
+/// and in order. On SQLite one statement of a fixed shape (a sub-select: `IN (...)` over a list
+/// is prepared again on every call); on PostgreSQL the list itself, which its planner sees
+/// and answers with index look-ups, where a generic plan for the sub-select may scan and hash
+/// both tables.
+pub fn members_of_series_with(
+    conn: &mut DbConn,
+    article_id: i64,
+    ids: &[i64],
+) -> QueryResult<Vec<Member>> {
+    let query = series_articles::table
         .inner_join(articles::table)
-        .filter(
-            series_articles::series_id.eq_any(
-                containing
-                    .filter(containing.field(series_articles::article_id).eq(article_id))
-                    .select(containing.field(series_articles::series_id)),
-            ),
-        )
         .order((series_articles::series_id, series_articles::position))
-        .select(MEMBER_COLUMNS)
-        .load(conn)
+        .select(MEMBER_COLUMNS);
+    match conn {
+        DbConn::Sqlite(_) => {
+            let containing = diesel::alias!(series_articles as containing);
+            query
+                .filter(
+                    series_articles::series_id.eq_any(
+                        containing
+                            .filter(containing.field(series_articles::article_id).eq(article_id))
+                            .select(containing.field(series_articles::series_id)),
+                    ),
+                )
+                .load(conn)
+        }
+        DbConn::Pg(_) => query
+            .filter(series_articles::series_id.eq_any(ids))
+            .load(conn),
+    }
 }
 
 /// The article ids of a series in order.

@@ -132,7 +132,8 @@ pub fn navigation(
     if containing.is_empty() {
         return Ok(Vec::new());
     }
-    let members = queries::series::members_of_series_with(conn, article_id)?;
+    let ids: Vec<i64> = containing.iter().map(|(id, _, _)| *id).collect();
+    let members = queries::series::members_of_series_with(conn, article_id, &ids)?;
     let neighbour = |m: &Member| SeriesNeighbour {
         slug: m.slug.clone(),
         title: m.title.clone(),
