@@ -58,7 +58,7 @@ pub enum Role {
     /// empties it anyway and there are many of them.
     General,
     /// The one connection SQLite writes go through: its cache stays valid across its own
-    /// commits, so it is larger (8 MB) and keeps the hot index pages of the write path.
+    /// commits, so it is larger (4 MB) and keeps the hot index pages of the write path.
     Writer,
 }
 
@@ -66,7 +66,7 @@ impl Role {
     fn cache_pragma(self) -> &'static str {
         match self {
             Role::General => "PRAGMA cache_size = -1000;",
-            Role::Writer => "PRAGMA cache_size = -8000;",
+            Role::Writer => "PRAGMA cache_size = -4000;",
         }
     }
 }
