@@ -168,8 +168,8 @@ pub fn run_migrations(conn: &mut DbConn) -> Result<usize, String> {
         // Foreign keys are off for the run (a table rebuild drops and re-creates a referenced
         // table, which would otherwise cascade), and, when a migration ran, every one is
         // checked before it commits (a scan of every referencing table: not at every start).
-        DbConn::Sqlite(c) => {
-            c.batch_execute("PRAGMA foreign_keys = OFF")
+        DbConn::Sqlite(_) => {
+            conn.batch_execute("PRAGMA foreign_keys = OFF")
                 .map_err(|e| e.to_string())?;
             let result = write_transaction(conn, |conn| {
                 let DbConn::Sqlite(c) = conn else {
@@ -182,9 +182,10 @@ pub fn run_migrations(conn: &mut DbConn) -> Result<usize, String> {
                 if ran == 0 {
                     return Ok(0);
                 }
-                let broken = diesel::sql_query("SELECT 1 AS n FROM pragma_foreign_key_check")
-                    .load::<Flag>(c)?
-                    .len();
+                let broken =
+                    diesel::sql_query("SELECT count(*) AS n FROM pragma_foreign_key_check")
+                        .get_result::<Count>(c)?
+                        .n;
                 if broken > 0 {
                     return Err(MigrationError(format!(
                         "{broken} rows break a foreign key after migrating"
@@ -193,10 +194,7 @@ pub fn run_migrations(conn: &mut DbConn) -> Result<usize, String> {
                 Ok(ran)
             })
             .map_err(|e| e.0);
-            let DbConn::Sqlite(c) = conn else {
-                unreachable!("the variant of a connection never changes")
-            };
-            c.batch_execute("PRAGMA foreign_keys = ON")
+            conn.batch_execute("PRAGMA foreign_keys = ON")
                 .map_err(|e| e.to_string())?;
             result
         }
@@ -220,12 +218,11 @@ pub fn run_migrations(conn: &mut DbConn) -> Result<usize, String> {
 /// The one writer of this process at a time on SQLite (see `write_transaction`).
 static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-/// One row of a check that only counts rows.
+/// The answer of a `SELECT count(*) AS n`.
 #[derive(diesel::QueryableByName)]
-struct Flag {
-    #[diesel(sql_type = diesel::sql_types::Integer)]
-    #[allow(dead_code)]
-    n: i32,
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
 }
 
 /// A migration failure, carried through a transaction.

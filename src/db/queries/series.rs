@@ -166,40 +166,24 @@ pub fn article_counts(
 }
 
 /// One article of a series, in the series' order.
-#[derive(Debug, Clone, Queryable)]
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = series_articles)]
 pub struct Member {
     pub series_id: i64,
     pub position: i32,
+    #[diesel(select_expression = articles::id)]
     pub article_id: i64,
+    #[diesel(select_expression = articles::slug)]
     pub slug: String,
+    #[diesel(select_expression = articles::title)]
     pub title: String,
+    #[diesel(select_expression = articles::excerpt)]
     pub excerpt: String,
+    #[diesel(select_expression = articles::status)]
     pub status: String,
+    #[diesel(select_expression = articles::published_at)]
     pub published_at: Option<NaiveDateTime>,
 }
-
-/// The columns of a member, in `Member`'s order.
-type MemberColumns = (
-    series_articles::series_id,
-    series_articles::position,
-    articles::id,
-    articles::slug,
-    articles::title,
-    articles::excerpt,
-    articles::status,
-    articles::published_at,
-);
-
-const MEMBER_COLUMNS: MemberColumns = (
-    series_articles::series_id,
-    series_articles::position,
-    articles::id,
-    articles::slug,
-    articles::title,
-    articles::excerpt,
-    articles::status,
-    articles::published_at,
-);
 
 /// Every article of series `id`, in order.
 pub fn members(conn: &mut DbConn, id: i64) -> QueryResult<Vec<Member>> {
@@ -207,7 +191,7 @@ pub fn members(conn: &mut DbConn, id: i64) -> QueryResult<Vec<Member>> {
         .inner_join(articles::table)
         .filter(series_articles::series_id.eq(id))
         .order(series_articles::position)
-        .select(MEMBER_COLUMNS)
+        .select(Member::as_select())
         .load(conn)
 }
 
@@ -224,7 +208,7 @@ pub fn members_of_series_with(
     let query = series_articles::table
         .inner_join(articles::table)
         .order((series_articles::series_id, series_articles::position))
-        .select(MEMBER_COLUMNS);
+        .select(Member::as_select());
     match conn {
         DbConn::Sqlite(_) => {
             let containing = diesel::alias!(series_articles as containing);
