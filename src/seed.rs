@@ -425,6 +425,17 @@ pub fn seed_bench(
     for id in &ids {
         queries::comments::recount(conn, *id)?;
     }
+    // Every article's public render, as the first reader of each would store it.
+    let now = queries::now();
+    for chunk in ids.chunks(BATCH as usize) {
+        write_transaction(conn, |conn| {
+            for id in chunk {
+                let generation = queries::renders::generation_of(conn, *id)?;
+                crate::routes::articles::refresh_render(conn, *id, generation, now)?;
+            }
+            Ok::<_, ApiError>(())
+        })?;
+    }
     // Planner statistics for what was just loaded, as autovacuum would gather them soon after
     // a bulk load; until then PostgreSQL plans as if every table were small.
     if let DbConn::Pg(_) = conn {

@@ -234,6 +234,24 @@ impl From<diesel::result::Error> for MigrationError {
     }
 }
 
+/// Runs one writing statement. Outside a transaction on SQLite it queues behind this process's
+/// other writers, as `write_transaction` does; inside one, the transaction holds the lock.
+pub fn write_statement<T>(
+    conn: &mut DbConn,
+    f: impl FnOnce(&mut DbConn) -> diesel::QueryResult<T>,
+) -> diesel::QueryResult<T> {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    let outside_transaction = match conn {
+        DbConn::Sqlite(c) => AnsiTransactionManager::transaction_manager_status_mut(c)
+            .transaction_depth()?
+            .is_none(),
+        _ => false,
+    };
+    let _writer =
+        outside_transaction.then(|| SQLITE_WRITER.lock().unwrap_or_else(|e| e.into_inner()));
+    f(conn)
+}
+
 /// A transaction for writes. On SQLite it starts with `BEGIN IMMEDIATE`, taking the write lock
 /// up front: a deferred transaction that read first and then tries to write fails at once with
 /// "database is locked" when another writer got in between, whatever the busy timeout.

@@ -67,6 +67,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    article_renders (article_id) {
+        article_id -> BigInt,
+        generation -> BigInt,
+        etag -> Nullable<Text>,
+        valid_until -> Nullable<Timestamp>,
+        body -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     article_slugs (slug) {
         slug -> Text,
         article_id -> BigInt,
@@ -216,6 +226,7 @@ diesel::joinable!(series_articles -> series (series_id));
 diesel::joinable!(series_articles -> articles (article_id));
 diesel::joinable!(article_tags -> articles (article_id));
 diesel::joinable!(article_slugs -> articles (article_id));
+diesel::joinable!(article_renders -> articles (article_id));
 diesel::joinable!(article_revisions -> articles (article_id));
 diesel::joinable!(article_revisions -> users (editor_id));
 
@@ -225,6 +236,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_failures,
     articles,
     article_tags,
+    article_renders,
     article_slugs,
     article_revisions,
     series,

@@ -55,6 +55,26 @@ pub fn cached_body(
     content_type: &'static str,
 ) -> HttpResponse {
     let etag = etag_of(&bytes);
+    tagged_body(req, config, bytes, etag, content_type)
+}
+
+/// `cached_json` for a body whose ETag is known already (`etag_of` those bytes, stored).
+pub fn cached_json_tagged(
+    req: &HttpRequest,
+    config: &Config,
+    bytes: Vec<u8>,
+    etag: String,
+) -> HttpResponse {
+    tagged_body(req, config, bytes, etag, "application/json")
+}
+
+fn tagged_body(
+    req: &HttpRequest,
+    config: &Config,
+    bytes: Vec<u8>,
+    etag: String,
+    content_type: &'static str,
+) -> HttpResponse {
     let not_modified = req
         .headers()
         .get(header::IF_NONE_MATCH)

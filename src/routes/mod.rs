@@ -32,12 +32,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .route(web::post().to(articles::create_article)),
                 )
                 .service(
-                    web::resource("/articles/{id}/revisions")
-                        .route(web::get().to(articles::list_revisions)),
-                )
-                .service(
-                    web::resource("/articles/{id}/revisions/{rev}/restore")
-                        .route(web::post().to(articles::restore_revision)),
+                    // GET takes a slug, PATCH and DELETE an id: one path, so that a wrong
+                    // method is a 405. Dynamic paths are matched one regex at a time, in this
+                    // order: the busiest come first.
+                    web::resource("/articles/{key}")
+                        .route(web::get().to(articles::get_article))
+                        .route(web::patch().to(articles::update_article))
+                        .route(web::delete().to(articles::delete_article)),
                 )
                 .service(
                     web::resource("/articles/{slug}/comments")
@@ -45,12 +46,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .route(web::post().to(comments::post_comment)),
                 )
                 .service(
-                    // GET takes a slug, PATCH and DELETE an id: one path, so that a wrong
-                    // method is a 405.
-                    web::resource("/articles/{key}")
-                        .route(web::get().to(articles::get_article))
-                        .route(web::patch().to(articles::update_article))
-                        .route(web::delete().to(articles::delete_article)),
+                    web::resource("/articles/{id}/revisions")
+                        .route(web::get().to(articles::list_revisions)),
+                )
+                .service(
+                    web::resource("/articles/{id}/revisions/{rev}/restore")
+                        .route(web::post().to(articles::restore_revision)),
                 )
                 .service(
                     web::resource("/series")

@@ -15,6 +15,7 @@ mod helpers;
 mod hostile;
 mod instances;
 mod operations;
+mod renders;
 mod schema;
 mod series;
 mod spec_quality;

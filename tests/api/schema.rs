@@ -98,8 +98,11 @@ fn rebuilding_articles_on_sqlite_keeps_existing_rows() {
     let path = dir.path().join("upgrade.db");
     let mut conn = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
     conn.batch_execute("PRAGMA foreign_keys = OFF").unwrap();
-    // Everything, then the rebuild undone: the old layout, to upgrade from.
+    // Everything, then the stored renders and the rebuild undone: the old layout, to upgrade
+    // from.
     conn.run_pending_migrations(SQLITE_MIGRATIONS).unwrap();
+    let undone = conn.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
+    assert_eq!(undone.to_string(), "20261126090000");
     let undone = conn.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
     assert_eq!(undone.to_string(), "20261126060000");
     let t = "'2026-01-02 03:04:05'";
@@ -126,7 +129,7 @@ fn rebuilding_articles_on_sqlite_keeps_existing_rows() {
     ))
     .unwrap();
     let mut db = masthead::db::DbConn::Sqlite(conn);
-    assert_eq!(masthead::db::run_migrations(&mut db).unwrap(), 1);
+    assert_eq!(masthead::db::run_migrations(&mut db).unwrap(), 2);
     let masthead::db::DbConn::Sqlite(mut conn) = db else {
         unreachable!()
     };
@@ -136,6 +139,14 @@ fn rebuilding_articles_on_sqlite_keeps_existing_rows() {
         1
     );
     assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM comments"), 1);
+    // Each article has its (empty) render row, for the first reader to fill.
+    assert_eq!(
+        count(
+            &mut conn,
+            "SELECT count(*) AS n FROM article_renders WHERE article_id = 1 AND body IS NULL"
+        ),
+        1
+    );
     assert_eq!(
         count(&mut conn, "SELECT count(*) AS n FROM series_articles"),
         1

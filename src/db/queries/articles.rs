@@ -114,6 +114,16 @@ pub fn delete(conn: &mut DbConn, id: i64, expected_version: i32) -> QueryResult<
     .execute(conn)
 }
 
+/// The article `id` with its author's display name.
+pub fn find_with_author(conn: &mut DbConn, id: i64) -> QueryResult<Option<(Article, String)>> {
+    articles::table
+        .inner_join(users::table)
+        .filter(articles::id.eq(id))
+        .select((Article::as_select(), users::display_name))
+        .first(conn)
+        .optional()
+}
+
 /// The full articles among `ids`, with their authors' display names, by id.
 pub fn with_authors(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<(Article, String)>> {
     if ids.is_empty() {

@@ -4,6 +4,7 @@
 pub mod articles;
 pub mod comments;
 pub mod login;
+pub mod renders;
 pub mod series;
 pub mod settings;
 pub mod users;

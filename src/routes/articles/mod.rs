@@ -11,15 +11,18 @@ use serde::{Deserialize, Serialize};
 use self::dto::{
     ArticleSummary, ArticleView, Author, CreateArticle, ListParams, RevisionView, UpdateArticle,
 };
-use self::write::{load_view, no_such_article, render, Draft};
+use self::write::{load_view, no_such_article, render, render_view, Draft};
 use crate::auth::{EditorUser, MaybeUser};
 use crate::db::queries::articles::{After, AuthorFilter, ListFilter, Visibility};
 use crate::db::queries::{self, now};
+use crate::db::{write_statement, DbConn};
 use crate::domain::article::{Audience, Status};
 use crate::domain::user::Role;
 use crate::domain::FieldError;
 use crate::error::ApiError;
-use crate::routes::caching::{cached_json, moved_permanently, required_if_match, written_json};
+use crate::routes::caching::{
+    cached_json_tagged, moved_permanently, required_if_match, written_json,
+};
 use crate::routes::extract::{ApiJson, ApiQuery};
 use crate::routes::pagination::{
     cached_page_response, decode_cursor, encode_cursor, Page, PageParams, DEFAULT_LIMIT,
@@ -285,21 +288,39 @@ pub async fn get_article(
 ) -> Result<HttpResponse, ApiError> {
     let slug = slug.into_inner();
     let staff = user.has_role(STAFF);
+    // Readers' usual case, a stored render, answered without leaving this thread when it can.
+    let mut looked_up = None;
+    if !staff {
+        if let Some(found) = state
+            .db
+            .read_now(|conn| queries::renders::by_slug(conn, &slug))
+        {
+            if let Some(found) = found? {
+                match stored_render(found, now())? {
+                    Ok((bytes, etag)) => {
+                        return Ok(cached_json_tagged(&req, &state.config, bytes, etag))
+                    }
+                    Err(found) => looked_up = Some(found),
+                }
+            }
+        }
+    }
     let found = state
         .db
         .run(move |conn| {
+            if !staff {
+                if let Some(found) = public_article(conn, &slug, looked_up)? {
+                    return Ok(Ok(found));
+                }
+            } else if let Some(article) = queries::articles::find_by_slug(conn, &slug)? {
+                let (bytes, etag, _) = load_view(conn, article, Audience::Staff)?;
+                return Ok(Ok((bytes, etag)));
+            }
             let audience = if staff {
                 Audience::Staff
             } else {
                 Audience::Public(now())
             };
-            if let Some(article) = queries::articles::find_by_slug(conn, &slug)? {
-                if !audience.sees(&article.status, article.published_at) {
-                    return Err(no_such_slug());
-                }
-                let (bytes, _, _) = load_view(conn, article, audience)?;
-                return Ok(Ok(bytes));
-            }
             match queries::articles::current_slug_for_old(conn, &slug)? {
                 Some((current, status, published_at)) if audience.sees(&status, published_at) => {
                     Ok(Err(current))
@@ -309,12 +330,90 @@ pub async fn get_article(
         })
         .await?;
     match found {
-        Ok(bytes) => Ok(cached_json(&req, &state.config, bytes)),
+        Ok((bytes, etag)) => Ok(cached_json_tagged(&req, &state.config, bytes, etag)),
         Err(current) => Ok(moved_permanently(
             &state.config,
             &format!("/api/v1/articles/{current}"),
         )),
     }
+}
+
+/// The stored render of an article found by its current slug, if it holds at `now`; else the
+/// look-up back, to render from. 404 when readers do not see the article.
+fn stored_render(
+    found: queries::renders::Lookup,
+    now: chrono::NaiveDateTime,
+) -> Result<Result<(Vec<u8>, String), queries::renders::Lookup>, ApiError> {
+    if !Audience::Public(now).sees(&found.status, found.published_at) {
+        return Err(no_such_slug());
+    }
+    Ok(found
+        .current(now)
+        .map(|(body, etag)| (body.into_bytes(), etag)))
+}
+
+/// The article with the current slug `slug` as readers see it, with its ETag: the stored
+/// render when it still holds (one statement), else rendered now and stored for the next
+/// reader. `None` when no article has this slug now. `found` is the look-up by slug, when the
+/// caller made it already.
+fn public_article(
+    conn: &mut DbConn,
+    slug: &str,
+    found: Option<queries::renders::Lookup>,
+) -> Result<Option<(Vec<u8>, String)>, ApiError> {
+    let found = match found {
+        Some(found) => found,
+        None => match queries::renders::by_slug(conn, slug)? {
+            Some(found) => found,
+            None => return Ok(None),
+        },
+    };
+    let now = now();
+    let (id, generation) = (found.article_id, found.generation);
+    match stored_render(found, now)? {
+        Ok(answer) => Ok(Some(answer)),
+        // Read after the generation: a change from here on bumps it and the render is not
+        // kept.
+        Err(_) => refresh_render(conn, id, generation, now)?
+            .ok_or_else(no_such_slug)
+            .map(Some),
+    }
+}
+
+/// Renders article `id` as readers see it at `now` and stores the render, unless a change has
+/// bumped its render's generation past `generation` (read before the article was). The body
+/// and ETag, or `None` when readers do not see the article.
+pub fn refresh_render(
+    conn: &mut DbConn,
+    id: i64,
+    generation: Option<i64>,
+    now: chrono::NaiveDateTime,
+) -> Result<Option<(Vec<u8>, String)>, ApiError> {
+    let audience = Audience::Public(now);
+    let Some((article, display_name)) = queries::articles::find_with_author(conn, id)? else {
+        return Ok(None);
+    };
+    if !audience.sees(&article.status, article.published_at) {
+        return Ok(None);
+    }
+    let rendered = render_view(conn, article, display_name, audience)?;
+    if let (Some(generation), Ok(body)) = (generation, std::str::from_utf8(&rendered.bytes)) {
+        let stored = write_statement(conn, |conn| {
+            queries::renders::store(
+                conn,
+                id,
+                generation,
+                &rendered.etag,
+                rendered.valid_until,
+                body,
+            )
+        });
+        // The reader has the answer either way; the next one renders again.
+        if let Err(e) = stored {
+            tracing::warn!(article_id = id, error = %e, "storing an article's render failed");
+        }
+    }
+    Ok(Some((rendered.bytes, rendered.etag)))
 }
 
 fn no_such_slug() -> ApiError {

@@ -374,9 +374,31 @@ pub fn load_view(
     article: Article,
     audience: Audience,
 ) -> Result<(Vec<u8>, String, ArticleView), ApiError> {
-    let series = crate::routes::series::store::navigation(conn, article.id, audience)?;
-    let tags = queries::articles::tags_of(conn, article.id)?;
     let display_name = queries::articles::author_name(conn, article.author_id)?;
+    let rendered = render_view(conn, article, display_name, audience)?;
+    Ok((rendered.bytes, rendered.etag, rendered.view))
+}
+
+/// An article's representation for one audience.
+pub struct RenderedView {
+    pub bytes: Vec<u8>,
+    pub etag: String,
+    pub view: ArticleView,
+    /// When the representation next changes by itself (a scheduled series neighbour going
+    /// public); `None` if only a write can change it.
+    pub valid_until: Option<NaiveDateTime>,
+}
+
+/// The article as `audience` sees it, written by `display_name`.
+pub fn render_view(
+    conn: &mut DbConn,
+    article: Article,
+    display_name: String,
+    audience: Audience,
+) -> Result<RenderedView, ApiError> {
+    let (series, valid_until) =
+        crate::routes::series::store::navigation_until(conn, article.id, audience)?;
+    let tags = queries::articles::tags_of(conn, article.id)?;
     let view = ArticleView {
         id: article.id,
         slug: article.slug,
@@ -404,7 +426,12 @@ pub fn load_view(
     };
     let bytes = to_json(&view)?;
     let etag = etag_of(&bytes);
-    Ok((bytes, etag, view))
+    Ok(RenderedView {
+        bytes,
+        etag,
+        view,
+        valid_until,
+    })
 }
 
 /// Loads the article, checks `If-Match` against its current ETag, and hands the current state

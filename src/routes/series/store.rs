@@ -1,6 +1,7 @@
 //! Series as the API shows them, article navigation, and every series write. Each write runs
 //! in one transaction holding the series' lock, so positions are always 1..n.
 
+use chrono::NaiveDateTime;
 use std::collections::HashSet;
 
 use super::dto::{CreateSeries, SeriesArticle, SeriesView, UpdateSeries};
@@ -8,7 +9,7 @@ use crate::db::models::{Series, SeriesWrite};
 use crate::db::queries::series::Member;
 use crate::db::queries::{self, now};
 use crate::db::{write_transaction, DbConn};
-use crate::domain::article::{self, Audience};
+use crate::domain::article::{self, Audience, Status};
 use crate::domain::slug::Slug;
 use crate::domain::Violations;
 use crate::error::ApiError;
@@ -128,17 +129,36 @@ pub fn navigation(
     article_id: i64,
     audience: Audience,
 ) -> Result<Vec<SeriesNav>, ApiError> {
+    Ok(navigation_until(conn, article_id, audience)?.0)
+}
+
+/// The navigation, and for readers the moment it next changes by itself: the earliest
+/// scheduled neighbour that is not public yet.
+pub fn navigation_until(
+    conn: &mut DbConn,
+    article_id: i64,
+    audience: Audience,
+) -> Result<(Vec<SeriesNav>, Option<NaiveDateTime>), ApiError> {
     let containing = queries::series::containing(conn, article_id)?;
     if containing.is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), None));
     }
     let ids: Vec<i64> = containing.iter().map(|(id, _, _)| *id).collect();
     let members = queries::series::members_of_series_with(conn, article_id, &ids)?;
+    let until = match audience {
+        Audience::Staff => None,
+        Audience::Public(now) => members
+            .iter()
+            .filter(|m| m.status == Status::Scheduled.as_str())
+            .filter_map(|m| m.published_at)
+            .filter(|t| *t > now)
+            .min(),
+    };
     let neighbour = |m: &Member| SeriesNeighbour {
         slug: m.slug.clone(),
         title: m.title.clone(),
     };
-    Ok(containing
+    let navigation = containing
         .into_iter()
         .filter_map(|(id, slug, title)| {
             let visible: Vec<&Member> = members
@@ -157,7 +177,8 @@ pub fn navigation(
                 next: visible.get(i + 1).map(|m| neighbour(m)),
             })
         })
-        .collect())
+        .collect();
+    Ok((navigation, until))
 }
 
 /// Checks `If-Match` against the series as editors see it or as readers see it: a client may

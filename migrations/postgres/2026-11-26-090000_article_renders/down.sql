@@ -1,0 +1,13 @@
+DROP TRIGGER article_renders_author ON users;
+DROP TRIGGER article_renders_series ON series;
+DROP TRIGGER article_renders_member ON series_articles;
+DROP TRIGGER article_renders_tag ON article_tags;
+DROP TRIGGER article_renders_article ON articles;
+DROP FUNCTION article_renders_on_author();
+DROP FUNCTION article_renders_on_series();
+DROP FUNCTION article_renders_on_member();
+DROP FUNCTION article_renders_on_tag();
+DROP FUNCTION article_renders_on_article();
+DROP FUNCTION article_renders_series_stale(BIGINT[]);
+DROP FUNCTION article_renders_stale(BIGINT[]);
+DROP TABLE article_renders;

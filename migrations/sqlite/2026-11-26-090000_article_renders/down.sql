@@ -1,0 +1,12 @@
+DROP TRIGGER article_renders_author_update;
+DROP TRIGGER article_renders_series_update;
+DROP TRIGGER article_renders_member_delete;
+DROP TRIGGER article_renders_member_update;
+DROP TRIGGER article_renders_member_insert;
+DROP TRIGGER article_renders_tag_delete;
+DROP TRIGGER article_renders_tag_update;
+DROP TRIGGER article_renders_tag_insert;
+DROP TRIGGER article_renders_update_neighbours;
+DROP TRIGGER article_renders_update;
+DROP TRIGGER article_renders_insert;
+DROP TABLE article_renders;
