@@ -173,9 +173,15 @@ pub fn recount(conn: &mut DbConn, article_id: i64) -> QueryResult<()> {
                 .execute(conn)?;
         }
     }
-    diesel::update(articles::table.find(article_id))
-        .set(articles::comment_count.eq(i32::try_from(count).unwrap_or(i32::MAX)))
-        .execute(conn)?;
+    // Unchanged, the row is left alone: rewriting it would empty the article's stored render.
+    let count = i32::try_from(count).unwrap_or(i32::MAX);
+    diesel::update(
+        articles::table
+            .find(article_id)
+            .filter(articles::comment_count.ne(count)),
+    )
+    .set(articles::comment_count.eq(count))
+    .execute(conn)?;
     Ok(())
 }
 
