@@ -234,21 +234,30 @@ impl From<diesel::result::Error> for MigrationError {
     }
 }
 
-/// Runs one writing statement. Outside a transaction on SQLite it queues behind this process's
-/// other writers, as `write_transaction` does; inside one, the transaction holds the lock.
+/// This process's SQLite write lock, taken, when `conn` is SQLite and outside any transaction:
+/// writers of this process queue on a mutex instead of spinning in SQLite's busy handler (which
+/// sleeps in growing steps); other processes still meet the busy timeout. `None` on PostgreSQL,
+/// and inside a transaction, which holds the lock already.
+fn sqlite_writer_lock(
+    conn: &mut DbConn,
+) -> diesel::QueryResult<Option<std::sync::MutexGuard<'static, ()>>> {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    let DbConn::Sqlite(c) = conn else {
+        return Ok(None);
+    };
+    let outside = AnsiTransactionManager::transaction_manager_status_mut(c)
+        .transaction_depth()?
+        .is_none();
+    Ok(outside.then(|| SQLITE_WRITER.lock().unwrap_or_else(|e| e.into_inner())))
+}
+
+/// Runs one writing statement, queued behind this process's other SQLite writers as
+/// `write_transaction` is.
 pub fn write_statement<T>(
     conn: &mut DbConn,
     f: impl FnOnce(&mut DbConn) -> diesel::QueryResult<T>,
 ) -> diesel::QueryResult<T> {
-    use diesel::connection::{AnsiTransactionManager, TransactionManager};
-    let outside_transaction = match conn {
-        DbConn::Sqlite(c) => AnsiTransactionManager::transaction_manager_status_mut(c)
-            .transaction_depth()?
-            .is_none(),
-        _ => false,
-    };
-    let _writer =
-        outside_transaction.then(|| SQLITE_WRITER.lock().unwrap_or_else(|e| e.into_inner()));
+    let _writer = sqlite_writer_lock(conn)?;
     f(conn)
 }
 
@@ -261,34 +270,27 @@ where
     E: From<diesel::result::Error>,
 {
     use diesel::connection::{AnsiTransactionManager, TransactionManager};
-    if let DbConn::Sqlite(c) = conn {
-        // Inside an outer transaction this nests as a savepoint like any other.
-        if AnsiTransactionManager::transaction_manager_status_mut(c)
-            .transaction_depth()
-            .map_err(E::from)?
-            .is_none()
-        {
-            // Writers of this process queue on a mutex instead of spinning in SQLite's busy
-            // handler (which sleeps in growing steps); other processes still meet the busy
-            // timeout.
-            let _writer = SQLITE_WRITER.lock().unwrap_or_else(|e| e.into_inner());
-            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
-            let result = f(conn);
-            let DbConn::Sqlite(c) = conn else {
-                unreachable!("the variant of a connection never changes")
-            };
-            return match result {
-                Ok(value) => {
-                    AnsiTransactionManager::commit_transaction(c)?;
-                    Ok(value)
-                }
-                Err(e) => {
-                    // The caller's error says what went wrong; a failed rollback adds nothing.
-                    let _ = AnsiTransactionManager::rollback_transaction(c);
-                    Err(e)
-                }
-            };
+    // Inside an outer transaction, or on PostgreSQL, this nests or begins like any other.
+    let Some(_writer) = sqlite_writer_lock(conn).map_err(E::from)? else {
+        return conn.transaction(f);
+    };
+    let DbConn::Sqlite(c) = conn else {
+        unreachable!("only SQLite connections take the writer lock")
+    };
+    AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
+    let result = f(conn);
+    let DbConn::Sqlite(c) = conn else {
+        unreachable!("the variant of a connection never changes")
+    };
+    match result {
+        Ok(value) => {
+            AnsiTransactionManager::commit_transaction(c)?;
+            Ok(value)
+        }
+        Err(e) => {
+            // The caller's error says what went wrong; a failed rollback adds nothing.
+            let _ = AnsiTransactionManager::rollback_transaction(c);
+            Err(e)
         }
     }
-    conn.transaction(f)
 }

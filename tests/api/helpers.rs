@@ -273,3 +273,28 @@ pub fn slug(v: &Value) -> String {
         .unwrap_or_else(|| panic!("no slug in {v}"))
         .to_string()
 }
+
+/// A new series titled `title` holding the articles `ids`, in that order (as an editor with
+/// `token`).
+pub async fn series_of(app: &TestApp, token: &str, title: &str, ids: &[i64]) -> Value {
+    let res = app
+        .send_json(
+            Method::POST,
+            "/api/v1/series",
+            Some(token),
+            &json!({ "title": title }),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let s: Value = res.json().await.unwrap();
+    let res = app
+        .send_json(
+            Method::PUT,
+            &format!("/api/v1/series/{}/articles", s["id"]),
+            Some(token),
+            &json!({ "article_ids": ids }),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    s
+}

@@ -7,7 +7,7 @@ use masthead::domain::user::Role;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{header, spawn_app_with, TestApp};
+use crate::helpers::{header, id, series_of, spawn_app_with, TestApp};
 
 async fn app_without_cache() -> TestApp {
     spawn_app_with(|c| {
@@ -36,21 +36,42 @@ async fn read(app: &TestApp, slug: &str) -> (Value, String, u64) {
     (body, etag, app.state.db.statements() - before)
 }
 
+/// Sends `method` to `path` as an editor does: with the ETag `read` answers now, and `change`
+/// as the body when there is one. The status.
+async fn guarded(
+    app: &TestApp,
+    token: &str,
+    read: &str,
+    method: Method,
+    path: &str,
+    change: Option<Value>,
+) -> StatusCode {
+    let res = app.get(read, Some(token)).await;
+    let etag = header(&res, "etag").unwrap();
+    let mut req = app
+        .request(method, path)
+        .bearer_auth(token)
+        .header("If-Match", etag);
+    if let Some(change) = change {
+        req = req.json(&change);
+    }
+    req.send().await.unwrap().status()
+}
+
 /// Changes article `id` (with `slug`) as an editor does: with the current ETag.
 async fn edit(app: &TestApp, token: &str, slug: &str, id: &Value, change: Value) {
-    let res = app
-        .get(&format!("/api/v1/articles/{slug}"), Some(token))
-        .await;
-    let etag = header(&res, "etag").unwrap();
-    let res = app
-        .request(Method::PATCH, &format!("/api/v1/articles/{id}"))
-        .bearer_auth(token)
-        .header("If-Match", etag)
-        .json(&change)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK, "{change}");
+    let read = format!("/api/v1/articles/{slug}");
+    let path = format!("/api/v1/articles/{id}");
+    let status = guarded(
+        app,
+        token,
+        &read,
+        Method::PATCH,
+        &path,
+        Some(change.clone()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{change}");
 }
 
 async fn set_series(app: &TestApp, token: &str, series: &Value, ids: &[&Value]) {
@@ -85,16 +106,7 @@ async fn a_stored_render_is_one_statement_and_every_change_reaches_the_next_read
     )
     .await;
     let slug = a["slug"].as_str().unwrap().to_string();
-    let res = app
-        .send_json(
-            Method::POST,
-            "/api/v1/series",
-            Some(&editor),
-            &json!({"title": "Lighthouse"}),
-        )
-        .await;
-    let series: Value = res.json().await.unwrap();
-    set_series(&app, &editor, &series, &[&a["id"], &b["id"]]).await;
+    let series = series_of(&app, &editor, "Lighthouse", &[id(&a), id(&b)]).await;
 
     // The first reader renders and stores; the next one reads the stored render alone.
     let (first, first_etag, cold) = read(&app, &slug).await;
@@ -141,22 +153,16 @@ async fn a_stored_render_is_one_statement_and_every_change_reaches_the_next_read
 
     // The series' own title.
     read(&app, &slug).await;
-    let res = app
-        .get(
-            &format!("/api/v1/series/{}", series["slug"].as_str().unwrap()),
-            Some(&editor),
-        )
-        .await;
-    let etag = header(&res, "etag").unwrap();
-    let res = app
-        .request(Method::PATCH, &format!("/api/v1/series/{}", series["id"]))
-        .bearer_auth(&editor)
-        .header("If-Match", etag)
-        .json(&json!({"title": "Lights of the coast"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
+    let status = guarded(
+        &app,
+        &editor,
+        &format!("/api/v1/series/{}", series["slug"].as_str().unwrap()),
+        Method::PATCH,
+        &format!("/api/v1/series/{}", series["id"]),
+        Some(json!({"title": "Lights of the coast"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
     let (now, _, _) = read(&app, &slug).await;
     assert_eq!(now["series"][0]["title"], "Lights of the coast");
 
@@ -209,18 +215,16 @@ async fn a_stored_render_is_one_statement_and_every_change_reaches_the_next_read
     // The neighbour is deleted after coming back.
     set_series(&app, &editor, &series, &[&a["id"], &b["id"]]).await;
     assert_eq!(read(&app, &slug).await.0["series"][0]["total"], 2);
-    let res = app
-        .get(&format!("/api/v1/articles/{b_slug}"), Some(&editor))
-        .await;
-    let etag = header(&res, "etag").unwrap();
-    let res = app
-        .request(Method::DELETE, &format!("/api/v1/articles/{}", b["id"]))
-        .bearer_auth(&editor)
-        .header("If-Match", etag)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let status = guarded(
+        &app,
+        &editor,
+        &format!("/api/v1/articles/{b_slug}"),
+        Method::DELETE,
+        &format!("/api/v1/articles/{}", b["id"]),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
     assert_eq!(read(&app, &slug).await.0["series"][0]["total"], 1);
 
     // Unpublished: readers no longer get the stored render.
@@ -247,16 +251,7 @@ async fn a_scheduled_neighbour_appears_in_a_stored_render_when_its_time_comes() 
                "published_at": at.to_rfc3339_opts(SecondsFormat::Micros, true)}),
     )
     .await;
-    let res = app
-        .send_json(
-            Method::POST,
-            "/api/v1/series",
-            Some(&editor),
-            &json!({"title": "Bridge works"}),
-        )
-        .await;
-    let series: Value = res.json().await.unwrap();
-    set_series(&app, &editor, &series, &[&a["id"], &b["id"]]).await;
+    series_of(&app, &editor, "Bridge works", &[id(&a), id(&b)]).await;
     let slug = a["slug"].as_str().unwrap();
 
     let (before, _, _) = read(&app, slug).await;

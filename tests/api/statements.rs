@@ -5,7 +5,7 @@ use masthead::domain::user::Role;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app_with, TestApp};
+use crate::helpers::{series_of, spawn_app_with, TestApp};
 
 async fn statements_for(app: &TestApp, path: &str) -> u64 {
     let before = app.state.db.statements();
@@ -28,29 +28,6 @@ async fn article(app: &TestApp, token: &str, title: &str, tags: usize) -> Value 
         .await;
     assert_eq!(res.status(), StatusCode::CREATED);
     res.json().await.unwrap()
-}
-
-async fn series_of(app: &TestApp, token: &str, title: &str, ids: &[i64]) -> Value {
-    let res = app
-        .send_json(
-            Method::POST,
-            "/api/v1/series",
-            Some(token),
-            &json!({ "title": title }),
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::CREATED);
-    let s: Value = res.json().await.unwrap();
-    let res = app
-        .send_json(
-            Method::PUT,
-            &format!("/api/v1/series/{}/articles", s["id"]),
-            Some(token),
-            &json!({ "article_ids": ids }),
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::OK);
-    s
 }
 
 async fn approved_comment(app: &TestApp, moderator: &str, slug: &str, n: usize) {
