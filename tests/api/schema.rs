@@ -98,9 +98,11 @@ fn rebuilding_articles_on_sqlite_keeps_existing_rows() {
     let path = dir.path().join("upgrade.db");
     let mut conn = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
     conn.batch_execute("PRAGMA foreign_keys = OFF").unwrap();
-    // Everything, then the stored renders and the rebuild undone: the old layout, to upgrade
-    // from.
+    // Everything, then the later migrations, the stored renders and the rebuild undone: the
+    // old layout, to upgrade from.
     conn.run_pending_migrations(SQLITE_MIGRATIONS).unwrap();
+    let undone = conn.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
+    assert_eq!(undone.to_string(), "20261126120000");
     let undone = conn.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
     assert_eq!(undone.to_string(), "20261126090000");
     let undone = conn.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
@@ -129,7 +131,7 @@ fn rebuilding_articles_on_sqlite_keeps_existing_rows() {
     ))
     .unwrap();
     let mut db = masthead::db::DbConn::Sqlite(conn);
-    assert_eq!(masthead::db::run_migrations(&mut db).unwrap(), 2);
+    assert_eq!(masthead::db::run_migrations(&mut db).unwrap(), 3);
     let masthead::db::DbConn::Sqlite(mut conn) = db else {
         unreachable!()
     };
@@ -182,6 +184,87 @@ fn rebuilding_articles_on_sqlite_keeps_existing_rows() {
     .unwrap();
     let last: Vec<String> = last.into_iter().map(|c| c.column_name).collect();
     assert_eq!(last, ["plain_text", "body_html", "body_markdown"]);
+}
+
+/// On PostgreSQL, keeping the search document in the row applies to articles stored before
+/// the migration too (it rewrites them), and none is lost or stops being found.
+#[test]
+fn search_documents_move_into_the_rows_on_postgres() {
+    use diesel::connection::SimpleConnection;
+    if !backend_is_postgres() {
+        return;
+    }
+    let (db, url) = TestDb::create();
+    let mut conn = PgConnection::establish(&url.target).unwrap();
+    conn.run_pending_migrations(POSTGRES_MIGRATIONS).unwrap();
+    let undone = conn.revert_last_migration(POSTGRES_MIGRATIONS).unwrap();
+    assert_eq!(undone.to_string(), "20261126120000");
+    // A text whose search document (about 3.6 KB: 40 words in 1,600 places, like a bench
+    // article's) was kept out of line.
+    let text: Vec<String> = (0..1600u32)
+        .map(|i| format!("w{}", i.wrapping_mul(2_654_435_761) % 40))
+        .collect();
+    let text = text.join(" ");
+    conn.batch_execute(&format!(
+        "INSERT INTO users (username, password_hash, role, display_name, created_at, updated_at)
+             VALUES ('ed', 'x', 'editor', 'Ed', now(), now());
+         INSERT INTO articles (slug, title, excerpt, body_markdown, body_html, plain_text, language,
+             status, published_at, sort_at, author_id, reading_time_minutes, word_count,
+             comment_count, created_at, updated_at)
+             VALUES ('ferry', 'Ferry timetable', 'x', 'x', '<p>x</p>', '{text}', 'en',
+             'published', now(), now(), 1, 1, 1, 0, now(), now());"
+    ))
+    .unwrap();
+    #[derive(QueryableByName)]
+    struct Name {
+        #[diesel(sql_type = Text)]
+        s: String,
+    }
+    let text_of = |conn: &mut PgConnection, sql: &str| -> String {
+        diesel::sql_query(sql).get_result::<Name>(conn).unwrap().s
+    };
+    let storage = "SELECT attstorage::text AS s FROM pg_attribute
+        WHERE attrelid = 'articles'::regclass AND attname = 'search_document'";
+    // Bytes kept out of line, in the articles' TOAST table.
+    let out_of_line = |conn: &mut PgConnection| -> i64 {
+        let toast = text_of(
+            conn,
+            "SELECT reltoastrelid::regclass::text AS s FROM pg_class WHERE relname = 'articles'",
+        );
+        #[derive(QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        diesel::sql_query(format!(
+            "SELECT coalesce(sum(length(chunk_data)), 0)::int8 AS n FROM {toast}"
+        ))
+        .get_result::<Count>(conn)
+        .unwrap()
+        .n
+    };
+    assert_eq!(text_of(&mut conn, storage), "x");
+    let document = text_of(
+        &mut conn,
+        "SELECT pg_column_size(search_document)::text AS s FROM articles",
+    )
+    .parse::<i64>()
+    .unwrap();
+    let before = out_of_line(&mut conn);
+    assert!(document > 2048 && before >= document, "{document} {before}");
+    conn.run_pending_migrations(POSTGRES_MIGRATIONS).unwrap();
+    assert_eq!(text_of(&mut conn, storage), "m");
+    // The search document is in the row now (what is left out of line is the compressed text).
+    let after = out_of_line(&mut conn);
+    assert!(after < document, "{document} {after}");
+    let found = text_of(
+        &mut conn,
+        "SELECT slug AS s FROM articles
+         WHERE search_document @@ plainto_tsquery('simple', 'timetable w0')",
+    );
+    assert_eq!(found, "ferry");
+    drop(conn);
+    drop(db);
 }
 
 /// The bundled SQLite is built with the flags in `.cargo/config.toml`: without the query

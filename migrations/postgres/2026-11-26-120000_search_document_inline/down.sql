@@ -1,0 +1,1 @@
+ALTER TABLE articles ALTER COLUMN search_document SET STORAGE EXTENDED;
