@@ -186,10 +186,10 @@ fn rebuilding_articles_on_sqlite_keeps_existing_rows() {
     assert_eq!(last, ["plain_text", "body_html", "body_markdown"]);
 }
 
-/// On PostgreSQL, keeping the search document in the row applies to articles stored before
-/// the migration too (it rewrites them), and none is lost or stops being found.
+/// On PostgreSQL, keeping search documents and stored renders in the row applies to those
+/// stored before the migration too (it rewrites them), and none is lost or stops being found.
 #[test]
-fn search_documents_move_into_the_rows_on_postgres() {
+fn search_documents_and_renders_move_into_the_rows_on_postgres() {
     use diesel::connection::SimpleConnection;
     if !backend_is_postgres() {
         return;
@@ -223,13 +223,23 @@ fn search_documents_move_into_the_rows_on_postgres() {
     let text_of = |conn: &mut PgConnection, sql: &str| -> String {
         diesel::sql_query(sql).get_result::<Name>(conn).unwrap().s
     };
-    let storage = "SELECT attstorage::text AS s FROM pg_attribute
-        WHERE attrelid = 'articles'::regclass AND attname = 'search_document'";
-    // Bytes kept out of line, in the articles' TOAST table.
-    let out_of_line = |conn: &mut PgConnection| -> i64 {
+    // A stored render of about 12 KB, kept out of line as the renders migration set it.
+    let render = format!("{{\"body\":\"{text} {text}\"}}");
+    conn.batch_execute(&format!(
+        "UPDATE article_renders SET etag = '\"e\"', body = '{render}'"
+    ))
+    .unwrap();
+    let storage = "SELECT string_agg(attstorage::text, ' ' ORDER BY attname) AS s
+        FROM pg_attribute
+        WHERE (attrelid, attname) IN (('articles'::regclass, 'search_document'),
+                                      ('article_renders'::regclass, 'body'))";
+    // Bytes kept out of line, in a table's TOAST table.
+    let out_of_line = |conn: &mut PgConnection, table: &str| -> i64 {
         let toast = text_of(
             conn,
-            "SELECT reltoastrelid::regclass::text AS s FROM pg_class WHERE relname = 'articles'",
+            &format!(
+                "SELECT reltoastrelid::regclass::text AS s FROM pg_class WHERE relname = '{table}'"
+            ),
         );
         #[derive(QueryableByName)]
         struct Count {
@@ -243,20 +253,27 @@ fn search_documents_move_into_the_rows_on_postgres() {
         .unwrap()
         .n
     };
-    assert_eq!(text_of(&mut conn, storage), "x");
+    assert_eq!(text_of(&mut conn, storage), "e x");
     let document = text_of(
         &mut conn,
         "SELECT pg_column_size(search_document)::text AS s FROM articles",
     )
     .parse::<i64>()
     .unwrap();
-    let before = out_of_line(&mut conn);
+    let before = out_of_line(&mut conn, "articles");
     assert!(document > 2048 && before >= document, "{document} {before}");
+    assert!(out_of_line(&mut conn, "article_renders") >= 12_000);
     conn.run_pending_migrations(POSTGRES_MIGRATIONS).unwrap();
-    assert_eq!(text_of(&mut conn, storage), "m");
+    assert_eq!(text_of(&mut conn, storage), "m m");
     // The search document is in the row now (what is left out of line is the compressed text).
-    let after = out_of_line(&mut conn);
+    let after = out_of_line(&mut conn, "articles");
     assert!(after < document, "{document} {after}");
+    // The render is compressed into its row (this server has LZ4), and reads back the same.
+    assert_eq!(out_of_line(&mut conn, "article_renders"), 0);
+    assert_eq!(
+        text_of(&mut conn, "SELECT body AS s FROM article_renders"),
+        render
+    );
     let found = text_of(
         &mut conn,
         "SELECT slug AS s FROM articles

@@ -1,1 +1,0 @@
-ALTER TABLE articles ALTER COLUMN search_document SET STORAGE EXTENDED;
