@@ -8,11 +8,13 @@ use crate::db::schema::{article_renders, articles};
 use crate::db::DbConn;
 
 /// An article found by slug, with what is stored of its public render.
+///
+/// A render is stored only for an article readers see, and every change to the article empties
+/// it (triggers): a render present here is one readers may have, without reading the article's
+/// status. (That keeps the look-up to the slug index, whose entries hold the id, and the render.)
 #[derive(Debug, Queryable)]
 pub struct Lookup {
     pub article_id: i64,
-    pub status: String,
-    pub published_at: Option<NaiveDateTime>,
     /// `None` only where the render row is missing (never after the migration that made them).
     pub generation: Option<i64>,
     pub etag: Option<String>,
@@ -43,8 +45,6 @@ pub fn by_slug(conn: &mut DbConn, slug: &str) -> QueryResult<Option<Lookup>> {
         .filter(articles::slug.eq(slug))
         .select((
             articles::id,
-            articles::status,
-            articles::published_at,
             article_renders::generation.nullable(),
             article_renders::etag.nullable(),
             article_renders::valid_until.nullable(),

@@ -296,7 +296,7 @@ pub async fn get_article(
             .read_now(|conn| queries::renders::by_slug(conn, &slug))
         {
             if let Some(found) = found? {
-                match stored_render(found, now())? {
+                match stored_render(found, now()) {
                     Ok((bytes, etag)) => {
                         return Ok(cached_json_tagged(&req, &state.config, bytes, etag))
                     }
@@ -339,17 +339,14 @@ pub async fn get_article(
 }
 
 /// The stored render of an article found by its current slug, if it holds at `now`; else the
-/// look-up back, to render from. 404 when readers do not see the article.
+/// look-up back, to render from (and to learn whether readers see the article at all).
 fn stored_render(
     found: queries::renders::Lookup,
     now: chrono::NaiveDateTime,
-) -> Result<Result<(Vec<u8>, String), queries::renders::Lookup>, ApiError> {
-    if !Audience::Public(now).sees(&found.status, found.published_at) {
-        return Err(no_such_slug());
-    }
-    Ok(found
+) -> Result<(Vec<u8>, String), queries::renders::Lookup> {
+    found
         .current(now)
-        .map(|(body, etag)| (body.into_bytes(), etag)))
+        .map(|(body, etag)| (body.into_bytes(), etag))
 }
 
 /// The article with the current slug `slug` as readers see it, with its ETag: the stored
@@ -370,7 +367,7 @@ fn public_article(
     };
     let now = now();
     let (id, generation) = (found.article_id, found.generation);
-    match stored_render(found, now)? {
+    match stored_render(found, now) {
         Ok(answer) => Ok(Some(answer)),
         // Read after the generation: a change from here on bumps it and the render is not
         // kept.
