@@ -133,12 +133,12 @@ pub fn seed_demo(conn: &mut DbConn) -> Result<Seeded, ApiError> {
         comments::post(
             conn,
             slug,
-            body::<PostComment>(json!({
+            comments::Checked::new(&body::<PostComment>(json!({
                 "author_name": name,
                 "author_email": format!("reader{n}@example.org"),
                 "body": text,
                 "parent_id": parent,
-            }))?,
+            }))?),
             &reader(n),
             &rules,
         )

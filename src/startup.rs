@@ -99,21 +99,25 @@ pub fn prepare(config: Config) -> Result<AppState, String> {
         }
     };
     drop(conn);
-    let writer = match config.database_url.backend {
-        Backend::Sqlite => Some(
-            db::build_counted_pool(
+    let (writer, checkpoints) = match config.database_url.backend {
+        Backend::Sqlite => {
+            let writer = db::build_counted_pool(
                 &config.database_url,
                 1,
                 statements.clone(),
                 db::Role::Writer,
             )
-            .map_err(|e| format!("cannot open the database: {e}"))?,
-        ),
-        Backend::Postgres => None,
+            .map_err(|e| format!("cannot open the database: {e}"))?;
+            let alive = Arc::new(());
+            db::spawn_checkpointer(&config.database_url, &alive)
+                .map_err(|e| format!("cannot open the database: {e}"))?;
+            (Some(writer), Some(alive))
+        }
+        Backend::Postgres => (None, None),
     };
     let ttl = i64::try_from(config.token_ttl.as_secs()).unwrap_or(3600);
     Ok(AppState {
-        db: Db::new(pool, writer, statements),
+        db: Db::new(pool, writer, statements, checkpoints),
         jwt: Arc::new({
             let keys = JwtKeys::new(secret.as_bytes(), ttl);
             match &config.jwt_previous_secret {

@@ -25,15 +25,24 @@ pub struct Db {
     /// On SQLite, a pool of one connection that the busiest writes go through (see `write`).
     writer: Option<Pool>,
     statements: Arc<AtomicU64>,
+    /// Keeps the SQLite checkpoint thread going (`db::spawn_checkpointer`) while this lives.
+    _checkpoints: Option<Arc<()>>,
 }
 
 impl Db {
     /// `statements` is the counter the pool's connections add to (see `db::build_counted_pool`).
-    pub fn new(pool: Pool, writer: Option<Pool>, statements: Arc<AtomicU64>) -> Self {
+    /// `checkpoints`, when given, is the token `db::spawn_checkpointer` watches.
+    pub fn new(
+        pool: Pool,
+        writer: Option<Pool>,
+        statements: Arc<AtomicU64>,
+        checkpoints: Option<Arc<()>>,
+    ) -> Self {
         Self {
             pool,
             writer,
             statements,
+            _checkpoints: checkpoints,
         }
     }
 

@@ -209,8 +209,10 @@ pub struct Comment {
     pub created_at: NaiveDateTime,
 }
 
+/// A new comment's row. Absent values are written as NULL (their default anyway) rather than
+/// left out, so the INSERT is the same statement every time and stays prepared.
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = comments)]
+#[diesel(table_name = comments, treat_none_as_default_value = false)]
 pub struct NewCommentRow {
     pub article_id: i64,
     pub parent_id: Option<i64>,

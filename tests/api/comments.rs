@@ -561,6 +561,45 @@ async fn a_reader_comment_is_accepted_as_pending_and_waits_for_a_moderator() {
     assert_eq!(thread_ids(&d.app, &s).await, vec![c]);
 }
 
+/// On SQLite the server's writer leaves checkpoints to a thread of their own: posted comments
+/// reach the database file itself (not only the write-ahead log) shortly after, without the
+/// thousand logged pages after which SQLite would checkpoint by itself.
+#[tokio::test]
+async fn posted_comments_are_checkpointed_into_the_database_file() {
+    use diesel::{Connection, QueryableByName, RunQueryDsl, SqliteConnection};
+    if crate::helpers::backend_is_postgres() {
+        return;
+    }
+    let d = desk().await;
+    let s = slug(&published(&d, "Footbridge repairs begin").await);
+    for n in 0..3 {
+        submit(&d.app, &s, &sample(n)).await;
+    }
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    // `immutable=1` reads the database file alone, ignoring the write-ahead log.
+    let file = format!(
+        "file:{}?immutable=1",
+        d.app.state.config.database_url.target
+    );
+    let mut in_file = 0;
+    for _ in 0..50 {
+        let mut conn = SqliteConnection::establish(&file).unwrap();
+        // Before the first checkpoint the file may not even have the tables.
+        in_file = diesel::sql_query("SELECT count(*) AS n FROM comments")
+            .get_result::<Count>(&mut conn)
+            .map_or(0, |c| c.n);
+        if in_file == 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(in_file, 3, "comments in the database file after 5 s");
+}
+
 #[tokio::test]
 async fn the_moderator_sees_everything_the_reader_sent() {
     let d = desk().await;

@@ -110,13 +110,13 @@ pub fn insert(
     row: &NewCommentRow,
     parent_path: Option<&str>,
 ) -> QueryResult<Comment> {
-    let inserted = diesel::insert_into(comments::table)
-        .values(row)
-        .get_result::<Comment>(conn)?;
+    // Every comment posted runs these two, one after another on SQLite's one writer.
+    let insert = diesel::insert_into(comments::table).values(row);
+    let inserted: Comment = crate::on_backend!(conn, |c| insert.get_result(c))?;
     let path = thread_path(parent_path, inserted.id);
-    diesel::update(comments::table.find(inserted.id))
-        .set(comments::thread_path.eq(&path))
-        .execute(conn)?;
+    let update =
+        diesel::update(comments::table.find(inserted.id)).set(comments::thread_path.eq(&path));
+    crate::on_backend!(conn, |c| update.execute(c))?;
     Ok(Comment {
         thread_path: path,
         ..inserted

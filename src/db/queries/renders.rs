@@ -50,13 +50,7 @@ pub fn by_slug(conn: &mut DbConn, slug: &str) -> QueryResult<Option<Lookup>> {
             article_renders::valid_until.nullable(),
             article_renders::body.nullable(),
         ));
-    // Run on the backend's own connection: its statement cache finds the prepared statement by
-    // the query's type, where the two-backend connection writes out the SQL text on every call
-    // to look it up (a tenth of the CPU of a stored article's read).
-    match conn {
-        DbConn::Sqlite(c) => query.first(c).optional(),
-        DbConn::Pg(c) => query.first(c).optional(),
-    }
+    crate::on_backend!(conn, |c| query.first(c).optional())
 }
 
 /// The current generation of article `id`'s render.

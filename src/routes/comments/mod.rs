@@ -82,9 +82,10 @@ pub async fn post_comment(
     let slug = slug.into_inner();
     let client = client(&req, state.config.trust_proxy);
     let rules = IntakeRules::from_config(&state.config);
+    let checked = store::Checked::new(&body);
     let accepted = state
         .db
-        .write(move |conn| store::post(conn, &slug, body, &client, &rules))
+        .write(move |conn| store::post(conn, &slug, checked, &client, &rules))
         .await?;
     let public_change = accepted.status == CommentStatus::Approved;
     let mut response = HttpResponse::build(StatusCode::ACCEPTED).json(accepted);

@@ -144,31 +144,58 @@ fn spam_reason(
         .map(|reason| reason.as_str().into_owned()))
 }
 
+/// A reader's comment with its fields checked and its body rendered: work that needs no
+/// database, done on the request's own thread before `post`, so that SQLite's one writer spends
+/// its turn on the writing only.
+pub struct Checked {
+    parent_id: Option<i64>,
+    v: Violations,
+    comment: Option<NewComment>,
+    html: Option<String>,
+}
+
+impl Checked {
+    pub fn new(body: &PostComment) -> Self {
+        let mut v = Violations::new();
+        let form = CommentForm {
+            author_name: &body.author_name,
+            author_email: &body.author_email,
+            body: &body.body,
+            author_url: body.author_url.as_deref(),
+            website: body.website.as_deref(),
+        };
+        let comment = NewComment::check(&form, &mut v);
+        let html = comment.as_ref().map(|c| render_comment(&c.body));
+        Self {
+            parent_id: body.parent_id,
+            v,
+            comment,
+            html,
+        }
+    }
+}
+
 /// Takes a reader's comment in. Every check runs before anything is written; the poster hears
 /// the same answer whether the comment waits for a moderator or was filed as spam.
 pub fn post(
     conn: &mut DbConn,
     slug: &str,
-    body: PostComment,
+    checked: Checked,
     client: &Client,
     rules: &IntakeRules,
 ) -> Result<CommentAccepted, ApiError> {
-    let mut v = Violations::new();
-    let form = CommentForm {
-        author_name: &body.author_name,
-        author_email: &body.author_email,
-        body: &body.body,
-        author_url: body.author_url.as_deref(),
-        website: body.website.as_deref(),
-    };
-    let comment = NewComment::check(&form, &mut v);
-    let html = comment.as_ref().map(|c| render_comment(&c.body));
+    let Checked {
+        parent_id,
+        mut v,
+        comment,
+        html,
+    } = checked;
     write_transaction(conn, |conn| {
         let article = public_article(conn, slug)?;
         if !article.comments_enabled {
             return Err(ApiError::Forbidden("Comments are closed on this article."));
         }
-        let parent = match body.parent_id {
+        let parent = match parent_id {
             None => None,
             Some(pid) => match queries::comments::find(conn, pid)? {
                 Some(p)
