@@ -561,9 +561,9 @@ async fn a_reader_comment_is_accepted_as_pending_and_waits_for_a_moderator() {
     assert_eq!(thread_ids(&d.app, &s).await, vec![c]);
 }
 
-/// On SQLite the server's writer leaves checkpoints to a thread of their own: posted comments
-/// reach the database file itself (not only the write-ahead log) shortly after, without the
-/// thousand logged pages after which SQLite would checkpoint by itself.
+/// On SQLite a thread of their own checkpoints the write-ahead log: posted comments reach the
+/// database file itself shortly after, long before the 4,000 logged pages after which the
+/// writer would checkpoint by itself.
 #[tokio::test]
 async fn posted_comments_are_checkpointed_into_the_database_file() {
     use diesel::{Connection, QueryableByName, RunQueryDsl, SqliteConnection};
