@@ -96,8 +96,10 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 /// write queued behind it used to wait for it. It cannot empty a log that keeps growing,
 /// though: only a checkpoint between two writes can, which is why the writer still
 /// checkpoints itself now and then (`Role::Writer`), finding little left to copy.
-pub fn spawn_checkpointer(url: &DatabaseUrl, alive: &Arc<()>) -> Result<(), r2d2::Error> {
-    let mut conn = ConnectionManager::new(url.clone(), Arc::default(), Role::General).connect()?;
+pub fn spawn_checkpointer(url: &DatabaseUrl, alive: &Arc<()>) -> Result<(), String> {
+    let mut conn = ConnectionManager::new(url.clone(), Arc::default(), Role::General)
+        .connect()
+        .map_err(|e| e.to_string())?;
     let alive = Arc::downgrade(alive);
     std::thread::Builder::new()
         .name("sqlite-checkpoint".into())
@@ -110,7 +112,7 @@ pub fn spawn_checkpointer(url: &DatabaseUrl, alive: &Arc<()>) -> Result<(), r2d2
             }
         })
         .map(|_| ())
-        .map_err(|e| r2d2::Error::ConnectionError(ConnectionError::BadConnection(e.to_string())))
+        .map_err(|e| e.to_string())
 }
 
 /// Picks the connection variant from the URL itself, so a failure reports the real cause

@@ -287,14 +287,19 @@ pub async fn series_of(app: &TestApp, token: &str, title: &str, ids: &[i64]) -> 
         .await;
     assert_eq!(res.status(), StatusCode::CREATED);
     let s: Value = res.json().await.unwrap();
+    set_series(app, token, &s, ids).await;
+    s
+}
+
+/// Gives `series` exactly the articles `ids`, in that order.
+pub async fn set_series(app: &TestApp, token: &str, series: &Value, ids: &[i64]) {
     let res = app
         .send_json(
             Method::PUT,
-            &format!("/api/v1/series/{}/articles", s["id"]),
+            &format!("/api/v1/series/{}/articles", series["id"]),
             Some(token),
             &json!({ "article_ids": ids }),
         )
         .await;
     assert_eq!(res.status(), StatusCode::OK);
-    s
 }

@@ -7,7 +7,7 @@ use masthead::domain::user::Role;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{header, id, series_of, spawn_app_with, TestApp};
+use crate::helpers::{header, id, series_of, set_series, spawn_app_with, TestApp};
 
 async fn app_without_cache() -> TestApp {
     spawn_app_with(|c| {
@@ -72,18 +72,6 @@ async fn edit(app: &TestApp, token: &str, slug: &str, id: &Value, change: Value)
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{change}");
-}
-
-async fn set_series(app: &TestApp, token: &str, series: &Value, ids: &[&Value]) {
-    let res = app
-        .send_json(
-            Method::PUT,
-            &format!("/api/v1/series/{}/articles", series["id"]),
-            Some(token),
-            &json!({ "article_ids": ids }),
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::OK);
 }
 
 #[tokio::test]
@@ -207,13 +195,13 @@ async fn a_stored_render_is_one_statement_and_every_change_reaches_the_next_read
 
     // The neighbour leaves the series.
     read(&app, &slug).await;
-    set_series(&app, &editor, &series, &[&a["id"]]).await;
+    set_series(&app, &editor, &series, &[id(&a)]).await;
     let (now, _, _) = read(&app, &slug).await;
     assert_eq!(now["series"][0]["total"], 1);
     assert!(now["series"][0]["next"].is_null());
 
     // The neighbour is deleted after coming back.
-    set_series(&app, &editor, &series, &[&a["id"], &b["id"]]).await;
+    set_series(&app, &editor, &series, &[id(&a), id(&b)]).await;
     assert_eq!(read(&app, &slug).await.0["series"][0]["total"], 2);
     let status = guarded(
         &app,

@@ -241,11 +241,6 @@ fn search_documents_and_renders_move_into_the_rows_on_postgres() {
                 "SELECT reltoastrelid::regclass::text AS s FROM pg_class WHERE relname = '{table}'"
             ),
         );
-        #[derive(QueryableByName)]
-        struct Count {
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
-            n: i64,
-        }
         diesel::sql_query(format!(
             "SELECT coalesce(sum(length(chunk_data)), 0)::int8 AS n FROM {toast}"
         ))

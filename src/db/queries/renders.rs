@@ -23,15 +23,16 @@ pub struct Lookup {
 }
 
 impl Lookup {
-    /// The stored body and ETag, if they still hold at `now`; else the look-up back.
-    pub fn current(self, now: NaiveDateTime) -> Result<(String, String), Self> {
+    /// The stored body and ETag, if they still hold at `now`; else the look-up back, to render
+    /// from (and to learn whether readers see the article at all).
+    pub fn current(self, now: NaiveDateTime) -> Result<(Vec<u8>, String), Self> {
         match self {
             Lookup {
                 body: Some(body),
                 etag: Some(etag),
                 valid_until,
                 ..
-            } if valid_until.is_none_or(|t| t > now) => Ok((body, etag)),
+            } if valid_until.is_none_or(|t| t > now) => Ok((body.into_bytes(), etag)),
             stale => Err(stale),
         }
     }

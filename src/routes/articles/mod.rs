@@ -296,7 +296,7 @@ pub async fn get_article(
             .read_now(|conn| queries::renders::by_slug(conn, &slug))
         {
             if let Some(found) = found? {
-                match stored_render(found, now()) {
+                match found.current(now()) {
                     Ok((bytes, etag)) => {
                         return Ok(cached_json_tagged(&req, &state.config, bytes, etag))
                     }
@@ -338,17 +338,6 @@ pub async fn get_article(
     }
 }
 
-/// The stored render of an article found by its current slug, if it holds at `now`; else the
-/// look-up back, to render from (and to learn whether readers see the article at all).
-fn stored_render(
-    found: queries::renders::Lookup,
-    now: chrono::NaiveDateTime,
-) -> Result<(Vec<u8>, String), queries::renders::Lookup> {
-    found
-        .current(now)
-        .map(|(body, etag)| (body.into_bytes(), etag))
-}
-
 /// The article with the current slug `slug` as readers see it, with its ETag: the stored
 /// render when it still holds (one statement), else rendered now and stored for the next
 /// reader. `None` when no article has this slug now. `found` is the look-up by slug, when the
@@ -367,7 +356,7 @@ fn public_article(
     };
     let now = now();
     let (id, generation) = (found.article_id, found.generation);
-    match stored_render(found, now) {
+    match found.current(now) {
         Ok(answer) => Ok(Some(answer)),
         // Read after the generation: a change from here on bumps it and the render is not
         // kept.
