@@ -220,3 +220,64 @@ async fn seed_demo_fills_an_empty_database_once_with_data_a_frontend_can_use() {
     drop(app);
     drop(db);
 }
+
+#[tokio::test]
+async fn seed_bench_fills_an_empty_database_at_the_asked_scale() {
+    let (db, url) = TestDb::create();
+    let db_url = url_string(&url);
+
+    let out = masthead(&db_url)
+        .args(["seed-bench", "--articles", "250", "--comments", "1200"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("seeded 250 articles, 25 series, 1200 comments"),
+        "{stdout}"
+    );
+    let again = masthead(&db_url)
+        .args(["seed-bench", "--articles", "1"])
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+
+    let app = spawn_app_with(|c| c.database_url = url.clone()).await;
+    let get = |path: String| {
+        let app = &app;
+        async move {
+            let res = app.get(&path, None).await;
+            assert_eq!(res.status(), reqwest::StatusCode::OK, "{path}");
+            res.json::<serde_json::Value>().await.unwrap()
+        }
+    };
+    // Every article is published, with a body of about 5 KB.
+    let last = get("/api/v1/articles/bench-article-250".into()).await;
+    let body = last["body_markdown"].as_str().unwrap().len();
+    assert!((4_000..7_000).contains(&body), "{body} bytes");
+    let list = get("/api/v1/articles?limit=100".into()).await;
+    assert_eq!(list["data"].as_array().unwrap().len(), 100);
+    assert_eq!(list["data"][0]["slug"], "bench-article-250");
+    // The first 1,000 comments are one thread; every tenth waits for a moderator.
+    let first = get("/api/v1/articles/bench-article-1".into()).await;
+    assert_eq!(first["comment_count"], 900);
+    let thread = get("/api/v1/articles/bench-article-1/comments?limit=100".into()).await;
+    let replies = thread["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| !c["parent_id"].is_null())
+        .count();
+    assert!(replies > 0, "{thread}");
+    // The others are spread over the rest; series hold ten articles each; search finds them.
+    let series = get("/api/v1/series/bench-series-3".into()).await;
+    assert_eq!(series["article_count"], 10);
+    let found = get("/api/v1/articles?q=harbour".into()).await;
+    assert!(!found["data"].as_array().unwrap().is_empty(), "{found}");
+    drop(app);
+    drop(db);
+}
