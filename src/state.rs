@@ -25,6 +25,8 @@ pub struct Db {
     /// On SQLite, a pool of one connection that the busiest writes go through (see `write`).
     writer: Option<Pool>,
     statements: Arc<AtomicU64>,
+    /// On PostgreSQL, stored-render look-ups gathered into shared statements.
+    render_lookups: Option<Arc<crate::db::batch::RenderLookups>>,
     /// Keeps the SQLite checkpoint thread going (`db::spawn_checkpointer`) while this lives.
     _checkpoints: Option<Arc<()>>,
 }
@@ -38,10 +40,15 @@ impl Db {
         statements: Arc<AtomicU64>,
         checkpoints: Option<Arc<()>>,
     ) -> Self {
+        // SQLite reads a stored render on the request's thread instead (`read_now`).
+        let render_lookups = writer
+            .is_none()
+            .then(|| Arc::new(crate::db::batch::RenderLookups::new(pool.clone())));
         Self {
             pool,
             writer,
             statements,
+            render_lookups,
             _checkpoints: checkpoints,
         }
     }
@@ -58,6 +65,24 @@ impl Db {
         self.writer.as_ref()?;
         let mut conn = self.pool.try_get()?;
         Some(f(&mut conn))
+    }
+
+    /// The article with `slug` and its stored render, by the quickest way this backend has: on
+    /// the calling thread (SQLite, a connection free) or in a statement shared with other
+    /// readers (PostgreSQL). `None` when neither applies or the look-up failed: the caller
+    /// then looks it up through `run`.
+    pub async fn render_by_slug(
+        &self,
+        slug: &str,
+    ) -> Result<Option<Option<crate::db::queries::renders::Lookup>>, ApiError> {
+        if let Some(found) = self.read_now(|conn| crate::db::queries::renders::by_slug(conn, slug))
+        {
+            return Ok(Some(found?));
+        }
+        Ok(match &self.render_lookups {
+            Some(lookups) => lookups.by_slug(slug).await,
+            None => None,
+        })
     }
 
     /// SQL statements run through this pool so far.

@@ -1,6 +1,7 @@
 //! The database layer: one connection enum over SQLite and PostgreSQL, an r2d2 pool,
 //! embedded migrations per backend, and plain query functions in `queries/`.
 
+pub mod batch;
 pub mod models;
 pub mod queries;
 pub mod schema;

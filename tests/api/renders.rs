@@ -288,3 +288,68 @@ async fn a_change_on_one_instance_reaches_readers_of_another_at_once() {
     assert_ne!(now, stored);
     assert_eq!(now["subtitle"], "Winter sailings");
 }
+
+#[tokio::test]
+async fn readers_asking_at_once_each_get_the_article_they_asked_for() {
+    let app = app_without_cache().await;
+    let editor = app.token_for("ed", Role::Editor).await;
+    let mut slugs = Vec::new();
+    for n in 0..6 {
+        let a = create(
+            &app,
+            &editor,
+            json!({"title": format!("Ferry timetable change {n}"), "status": "published",
+                   "body_markdown": format!("Sailing number {n} moves to the evening.")}),
+        )
+        .await;
+        slugs.push(a["slug"].as_str().unwrap().to_string());
+    }
+    // A draft, renamed: readers get a 404 for it under both slugs, and the old slug of a
+    // published article sends them on.
+    let draft = create(&app, &editor, json!({"title": "Ferry fares draft"})).await;
+    let moved = create(
+        &app,
+        &editor,
+        json!({"title": "Ferry pier closes", "status": "published"}),
+    )
+    .await;
+    edit(
+        &app,
+        &editor,
+        moved["slug"].as_str().unwrap(),
+        &moved["id"],
+        json!({"slug": "ferry-pier-closes-for-repairs"}),
+    )
+    .await;
+    for slug in &slugs {
+        read(&app, slug).await; // stored, so the rounds below read stored renders
+    }
+
+    for _round in 0..3 {
+        let mut asks: Vec<String> = slugs.iter().chain(slugs.iter()).cloned().collect();
+        asks.push(draft["slug"].as_str().unwrap().to_string());
+        asks.push("no-such-ferry".into());
+        asks.push(moved["slug"].as_str().unwrap().to_string());
+        let answers = futures_util::future::join_all(asks.iter().map(|slug| {
+            app.request(Method::GET, &format!("/api/v1/articles/{slug}"))
+                .send()
+        }))
+        .await;
+        for (slug, res) in asks.iter().zip(answers) {
+            let res = res.unwrap();
+            if slugs.contains(slug) {
+                assert_eq!(res.status(), StatusCode::OK, "{slug}");
+                let body: Value = res.json().await.unwrap();
+                assert_eq!(&body["slug"], slug.as_str());
+            } else if slug == moved["slug"].as_str().unwrap() {
+                assert_eq!(res.status(), StatusCode::MOVED_PERMANENTLY, "{slug}");
+                assert_eq!(
+                    header(&res, "location").unwrap(),
+                    "/api/v1/articles/ferry-pier-closes-for-repairs"
+                );
+            } else {
+                assert_eq!(res.status(), StatusCode::NOT_FOUND, "{slug}");
+            }
+        }
+    }
+}

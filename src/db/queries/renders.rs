@@ -54,6 +54,24 @@ pub fn by_slug(conn: &mut DbConn, slug: &str) -> QueryResult<Option<Lookup>> {
     crate::on_backend!(conn, |c| query.first(c).optional())
 }
 
+/// `by_slug` for several slugs in one statement: each article found, with its slug.
+pub fn by_slugs(conn: &mut DbConn, slugs: &[&str]) -> QueryResult<Vec<(String, Lookup)>> {
+    let query = articles::table
+        .left_join(article_renders::table)
+        .filter(articles::slug.eq_any(slugs))
+        .select((
+            articles::slug,
+            (
+                articles::id,
+                article_renders::generation.nullable(),
+                article_renders::etag.nullable(),
+                article_renders::valid_until.nullable(),
+                article_renders::body.nullable(),
+            ),
+        ));
+    crate::on_backend!(conn, |c| query.load(c))
+}
+
 /// The current generation of article `id`'s render.
 pub fn generation_of(conn: &mut DbConn, id: i64) -> QueryResult<Option<i64>> {
     article_renders::table
