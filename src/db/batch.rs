@@ -68,25 +68,29 @@ impl RenderLookups {
 
     /// Reads batches until nobody waits.
     fn run(&self) {
-        // However this ends, another runner may start in its place.
-        struct Running<'a>(&'a Mutex<Queue>);
+        // Should this end early, another runner may start in its place.
+        struct Running<'a>(Option<&'a Mutex<Queue>>);
         impl Drop for Running<'_> {
             fn drop(&mut self) {
-                if let Ok(mut queue) = self.0.lock() {
+                if let Some(Ok(mut queue)) = self.0.map(Mutex::lock) {
                     queue.running -= 1;
                 }
             }
         }
-        let _running = Running(&self.queue);
+        let mut running = Running(Some(&self.queue));
         loop {
             let batch: Vec<_> = {
                 let Ok(mut queue) = self.queue.lock() else {
                     return;
                 };
-                let n = queue.waiting.len().min(MAX_BATCH);
-                if n == 0 {
+                if queue.waiting.is_empty() {
+                    // Under the same lock as the look at the queue: a reader arriving after it
+                    // sees no runner and starts one.
+                    queue.running -= 1;
+                    running.0 = None;
                     return;
                 }
+                let n = queue.waiting.len().min(MAX_BATCH);
                 queue.waiting.drain(..n).collect()
             };
             let slugs: Vec<&str> = batch.iter().map(|(slug, _)| slug.as_str()).collect();
