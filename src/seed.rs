@@ -444,9 +444,7 @@ pub fn seed_bench(
     }
     // And what autovacuum would do next: set the visibility map and the hint bits, which the
     // benchmark's first reads of each row would otherwise write.
-    if let DbConn::Pg(_) = conn {
-        diesel::RunQueryDsl::execute(diesel::sql_query("VACUUM ANALYZE"), conn)?;
-    }
+    on_postgres(conn, "VACUUM ANALYZE")?;
     Ok(BenchSeeded {
         articles,
         comments,
@@ -454,20 +452,20 @@ pub fn seed_bench(
     })
 }
 
-/// Planner statistics for what has been loaded so far, as autovacuum would gather them in time.
-/// On PostgreSQL the seed's statements are planned once per connection while the tables are
-/// small, and a plan made for a near-empty `articles` scans the whole table where it looks up
-/// one id: without fresh statistics the seed went quadratic (7.4 ms per article at 10,000).
-/// New statistics make PostgreSQL plan them again.
-fn analyze(conn: &mut DbConn) -> Result<(), ApiError> {
+/// Runs `sql` when the database is PostgreSQL.
+fn on_postgres(conn: &mut DbConn, sql: &str) -> Result<(), ApiError> {
     if let DbConn::Pg(_) = conn {
-        diesel::RunQueryDsl::execute(diesel::sql_query("ANALYZE"), conn)?;
+        diesel::RunQueryDsl::execute(diesel::sql_query(sql), conn)?;
     }
     Ok(())
 }
 
-/// Gathers statistics (`analyze`) each time a loop's row count has doubled, so a load of n rows
-/// analyzes about log2(n) times.
+/// Gathers planner statistics for what has been loaded so far each time a loop's row count has
+/// doubled (about log2(n) times for n rows), as autovacuum would gather them in time. On
+/// PostgreSQL the seed's statements are planned once per connection while the tables are
+/// small, and a plan made for a near-empty `articles` scans the whole table where it looks up
+/// one id: without fresh statistics the seed went quadratic (7.4 ms per article at 10,000).
+/// New statistics make PostgreSQL plan them again.
 struct Statistics {
     next: u32,
 }
@@ -481,7 +479,7 @@ impl Default for Statistics {
 impl Statistics {
     fn after(&mut self, conn: &mut DbConn, loaded: u32) -> Result<(), ApiError> {
         if loaded >= self.next {
-            analyze(conn)?;
+            on_postgres(conn, "ANALYZE")?;
             self.next = loaded.saturating_mul(2);
         }
         Ok(())

@@ -38,19 +38,25 @@ impl Lookup {
     }
 }
 
+/// What a `Lookup` reads, from the articles joined to their renders.
+#[diesel::dsl::auto_type(no_type_alias)]
+fn lookup_columns() -> _ {
+    (
+        articles::id,
+        article_renders::generation.nullable(),
+        article_renders::etag.nullable(),
+        article_renders::valid_until.nullable(),
+        article_renders::body.nullable(),
+    )
+}
+
 /// The article with `slug` and its stored render, in one statement that reads none of the
 /// article's bodies.
 pub fn by_slug(conn: &mut DbConn, slug: &str) -> QueryResult<Option<Lookup>> {
     let query = articles::table
         .left_join(article_renders::table)
         .filter(articles::slug.eq(slug))
-        .select((
-            articles::id,
-            article_renders::generation.nullable(),
-            article_renders::etag.nullable(),
-            article_renders::valid_until.nullable(),
-            article_renders::body.nullable(),
-        ));
+        .select(lookup_columns());
     crate::on_backend!(conn, |c| query.first(c).optional())
 }
 
@@ -59,16 +65,7 @@ pub fn by_slugs(conn: &mut DbConn, slugs: &[&str]) -> QueryResult<Vec<(String, L
     let query = articles::table
         .left_join(article_renders::table)
         .filter(articles::slug.eq_any(slugs))
-        .select((
-            articles::slug,
-            (
-                articles::id,
-                article_renders::generation.nullable(),
-                article_renders::etag.nullable(),
-                article_renders::valid_until.nullable(),
-                article_renders::body.nullable(),
-            ),
-        ));
+        .select((articles::slug, lookup_columns()));
     crate::on_backend!(conn, |c| query.load(c))
 }
 
