@@ -512,15 +512,19 @@ fn list_filtered(
         }
         query = query.order((search_rank(conn, terms).desc(), articles::id.desc()));
     } else {
+        // The plain bound on `sort_at` beside the exact one is what lets PostgreSQL start its
+        // walk of the (sort_at, id) index at the cursor: from the exact test alone it walked
+        // from the newest article and filtered every row before the cursor out (a page halfway
+        // down 100,000 articles: 147 ms and 25,000 buffers, against 0.06 ms and 14).
         if let Some(After::Time(t, id)) = f.after {
             query = if f.oldest_first {
-                query.filter(
+                query.filter(articles::sort_at.ge(t)).filter(
                     articles::sort_at
                         .gt(t)
                         .or(articles::sort_at.eq(t).and(articles::id.gt(id))),
                 )
             } else {
-                query.filter(
+                query.filter(articles::sort_at.le(t)).filter(
                     articles::sort_at
                         .lt(t)
                         .or(articles::sort_at.eq(t).and(articles::id.lt(id))),
