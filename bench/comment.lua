@@ -1,9 +1,6 @@
 -- POST a comment with a body no one posted before, on a random article.
 local articles = tonumber(os.getenv("BENCH_ARTICLES") or "1000")
 local n = 0
-local thread = 0
-setup = function(t) thread = thread + 1; t:set("id", thread) end
-init = function() math.randomseed(os.time() + (id or 0)) end
 request = function()
   n = n + 1
   local body = string.format(
