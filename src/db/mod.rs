@@ -55,15 +55,50 @@ pub type PooledConn = r2d2::PooledConnection<ConnectionManager>;
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
-/// SQLite settings applied to every pooled connection. WAL lets readers run beside the single
-/// writer; the busy timeout makes writers queue instead of failing with "database is locked".
-/// The page cache is per connection (see `Role`); memory-mapping the file was tried and
-/// dropped, as every connection maps it again and resident memory grows with the pool.
-const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 10000;
-PRAGMA journal_mode = WAL;
-PRAGMA foreign_keys = ON;
+/// SQLite settings applied to every pooled connection, after its busy timeout
+/// (`SQLITE_BUSY_TIMEOUT`: writers queue instead of failing with "database is locked") and
+/// before WAL (`use_wal`: readers run beside the single writer). The page cache is per
+/// connection (see `Role`); memory-mapping the file was tried and dropped, as every connection
+/// maps it again and resident memory grows with the pool.
+const SQLITE_PRAGMAS: &str = "PRAGMA foreign_keys = ON;
 PRAGMA synchronous = NORMAL;
 PRAGMA temp_store = MEMORY;";
+
+/// How long an SQLite connection waits for a lock: its `PRAGMA busy_timeout`, and the budget
+/// of `use_wal`'s retries.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Puts the database in WAL mode (it stays so: later connections find it done). Switching a
+/// new database takes an exclusive lock that SQLite does not wait for: with another process
+/// opening the same new file at that moment (instances starting at once), the pragma fails at
+/// once with "database is locked", busy timeout or not. It is retried within the busy timeout.
+/// Where SQLite cannot use WAL (a file system without shared memory), it keeps its journal mode
+/// without an error; that is logged, as readers then wait for writers.
+fn use_wal(conn: &mut SqliteConnection) -> QueryResult<()> {
+    #[derive(diesel::QueryableByName)]
+    struct Mode {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        journal_mode: String,
+    }
+    let deadline = std::time::Instant::now() + SQLITE_BUSY_TIMEOUT;
+    loop {
+        match diesel::sql_query("PRAGMA journal_mode = WAL").get_result::<Mode>(conn) {
+            Err(diesel::result::Error::DatabaseError(_, info))
+                if info.message().contains("database is locked")
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Ok(Mode { journal_mode }) => {
+                if !journal_mode.eq_ignore_ascii_case("wal") {
+                    tracing::warn!(journal_mode, "SQLite could not switch to WAL journal mode");
+                }
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
 
 /// What a pool's connections are for, which sets their SQLite page cache.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -159,7 +194,10 @@ impl ManageConnection for ConnectionManager {
             Backend::Sqlite => {
                 let mut conn = SqliteConnection::establish(&self.url.target)
                     .map_err(r2d2::Error::ConnectionError)?;
-                conn.batch_execute(SQLITE_PRAGMAS)
+                let busy_ms = SQLITE_BUSY_TIMEOUT.as_millis();
+                conn.batch_execute(&format!("PRAGMA busy_timeout = {busy_ms};"))
+                    .and_then(|()| conn.batch_execute(SQLITE_PRAGMAS))
+                    .and_then(|()| use_wal(&mut conn))
                     .and_then(|()| conn.batch_execute(self.role.cache_pragma()))
                     .map_err(r2d2::Error::QueryError)?;
                 Ok(self.counted(DbConn::Sqlite(conn)))
@@ -172,8 +210,17 @@ impl ManageConnection for ConnectionManager {
             .map_err(r2d2::Error::QueryError)
     }
 
-    fn has_broken(&self, _conn: &mut DbConn) -> bool {
-        false
+    /// As diesel's own manager: a connection given back while its thread panics may be inside
+    /// a transaction (on SQLite, holding the write lock that every other writer would then wait
+    /// for), and one left in a transaction or with a failed rollback cannot be trusted; both are
+    /// closed instead of going back into the pool.
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        use diesel::r2d2::R2D2Connection;
+        std::thread::panicking()
+            || match conn {
+                DbConn::Sqlite(c) => c.is_broken(),
+                DbConn::Pg(c) => c.is_broken(),
+            }
     }
 }
 

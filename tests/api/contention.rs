@@ -685,3 +685,38 @@ async fn two_moderators_patching_a_comment_with_the_same_etag_let_exactly_one_wi
         assert_eq!(etag(&res), won_tag, "round {round}");
     }
 }
+
+#[tokio::test]
+async fn a_write_that_panics_leaves_no_open_transaction_behind_for_the_next_request() {
+    // One pooled connection, so the next request gets the very connection the panic left.
+    let app = spawn_app_with(|c| c.db_pool_size = 1).await;
+    let editor = app.token_for("ed", Role::Editor).await;
+    let pool = app.state.db.pool().clone();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = pool.get().expect("a pooled connection");
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _: Result<(), diesel::result::Error> =
+                masthead::db::write_transaction(&mut conn, |_| {
+                    panic!("a bug in the middle of a write (this test's own panic)")
+                });
+        }));
+        assert!(panicked.is_err());
+    })
+    .await
+    .unwrap();
+
+    // The next write commits: another instance on the same database reads it. (Before, the
+    // connection went back into the pool inside the unfinished transaction, the write became a
+    // savepoint in it and was never committed; on SQLite that transaction also held the write
+    // lock, so every other connection's writes waited and failed.)
+    let (created, _) = article(&app, &editor, "Ferry timetable changes").await;
+    let other = crate::helpers::spawn_app_on(app.state.config.database_url.clone(), |_| {}).await;
+    let res = other
+        .get(&format!("{ARTICLES}/{}", slug(&created)), None)
+        .await;
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "the write after the panic is committed"
+    );
+}

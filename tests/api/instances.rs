@@ -155,3 +155,62 @@ fn instances_migrating_one_new_database_at_once_do_not_collide() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("0 migration(s) applied"));
 }
+
+/// A new SQLite file that another process holds a write lock on when an instance starts: the
+/// switch to WAL (which SQLite makes without waiting for the lock) waits for it instead of
+/// failing with "database is locked". SQLite only, whichever backend the suite runs on.
+#[test]
+fn an_instance_starting_on_a_new_sqlite_file_another_process_is_writing_waits_for_it() {
+    use diesel::connection::SimpleConnection;
+    use diesel::{Connection, RunQueryDsl, SqliteConnection};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("new.db");
+    let path = path.to_str().unwrap();
+    // Another writer on the new file, still in SQLite's default rollback-journal mode.
+    let mut other = SqliteConnection::establish(path).unwrap();
+    other
+        .batch_execute(
+            "CREATE TABLE other_tool (x INTEGER);
+             BEGIN IMMEDIATE;
+             INSERT INTO other_tool VALUES (1);",
+        )
+        .unwrap();
+    let migrate = Command::new(env!("CARGO_BIN_EXE_masthead"))
+        .env_clear()
+        .env("DATABASE_URL", path)
+        .env("RUST_LOG", "warn")
+        .arg("migrate")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    other.batch_execute("COMMIT").unwrap();
+    let out = migrate.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "migrate failed: {stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let applied: usize = stdout.split(' ').next().unwrap().parse().unwrap();
+    assert!(applied > 0, "{stdout}");
+    // The other tool's row is there, and the file is in WAL mode now.
+    #[derive(diesel::QueryableByName)]
+    struct Mode {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        journal_mode: String,
+    }
+    #[derive(diesel::QueryableByName)]
+    struct Rows {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let mut fresh = SqliteConnection::establish(path).unwrap();
+    let mode: Mode = diesel::sql_query("PRAGMA journal_mode")
+        .get_result(&mut fresh)
+        .unwrap();
+    assert_eq!(mode.journal_mode, "wal");
+    let rows: Rows = diesel::sql_query("SELECT count(*) AS n FROM other_tool")
+        .get_result(&mut fresh)
+        .unwrap();
+    assert_eq!(rows.n, 1);
+}
