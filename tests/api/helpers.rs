@@ -131,6 +131,7 @@ pub async fn spawn_app_on(url: DatabaseUrl, customize: impl FnOnce(&mut Config))
 
 /// Starts the application on `config` in the background; `db` lives as long as the `TestApp`.
 fn serve(config: Config, db: TestDb) -> (TestApp, actix_web::dev::ServerHandle) {
+    log_into_test_output();
     let app = Application::build(config).expect("application builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let state = app.state.clone();
@@ -147,6 +148,20 @@ fn serve(config: Config, db: TestDb) -> (TestApp, actix_web::dev::ServerHandle) 
         _db: db,
     };
     (app, handle)
+}
+
+/// Sends the servers' warnings and errors to the output of the test whose server logged them
+/// (its threads inherit the test's output capture), which the test harness prints when that test
+/// fails: a 500 says only "The server failed to handle this request", its cause is in the log.
+fn log_into_test_output() {
+    static INIT: std::sync::Once = std::sync::Once::new();
+    INIT.call_once(|| {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("masthead=warn"))
+            .with_test_writer()
+            .with_ansi(false)
+            .try_init();
+    });
 }
 
 impl TestApp {
