@@ -720,3 +720,115 @@ async fn a_write_that_panics_leaves_no_open_transaction_behind_for_the_next_requ
         "the write after the panic is committed"
     );
 }
+
+/// PostgreSQL: another instance's transaction that changes two articles one after the other (as
+/// moderating comments on both recounts them), with an editor changing the title of the second
+/// in between, while the first is its neighbour in a series. The editor's change empties the
+/// first's stored render; the other transaction changed the first before, and asks for the
+/// second's row after. Neither may fail: render rows are locked only at commit, all at once in
+/// article order, so they cannot close a cycle of waits. (Before, each change locked the renders
+/// it emptied at once, and PostgreSQL broke the deadlock after a second by failing the editor's
+/// request with a 500.) SQLite runs one writer at a time and has no such cycle.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_title_change_beside_another_instance_changing_its_neighbours_both_commit() {
+    use diesel::connection::SimpleConnection;
+    use diesel::{Connection, PgConnection};
+
+    if !crate::helpers::backend_is_postgres() {
+        return;
+    }
+    // No response cache: the other instance's change must show in the next read.
+    let app = spawn_app_with(|c| c.cache_max_age = 0).await;
+    let editor = app.token_for("ed", Role::Editor).await;
+    let (first, _) = article(&app, &editor, "Lighthouse keeper retires").await;
+    let (second, _) = article(&app, &editor, "Lighthouse goes automatic").await;
+    series(&app, &editor, "Lighthouse", &[id(&first), id(&second)]).await;
+    let second_tag = etag(
+        &app.get(&format!("{ARTICLES}/{}", slug(&second)), None)
+            .await,
+    );
+    // The first article's render is stored, naming the second as the next in the series.
+    let first_path = format!("{ARTICLES}/{}", slug(&first));
+    let before = expect(
+        app.get(&first_path, None).await,
+        StatusCode::OK,
+        "GET first",
+    )
+    .await;
+    assert_eq!(
+        before["series"][0]["next"]["title"],
+        "Lighthouse goes automatic"
+    );
+
+    let url = app.state.config.database_url.target.clone();
+    let mut other = PgConnection::establish(&url).unwrap();
+    let (a, b) = (id(&first), id(&second));
+    other
+        .batch_execute(&format!(
+            "BEGIN; UPDATE articles SET comment_count = comment_count + 1 WHERE id = {a}"
+        ))
+        .unwrap();
+    let patch = tokio::spawn({
+        let request = app
+            .request(Method::PATCH, &format!("{ARTICLES}/{b}"))
+            .bearer_auth(&editor)
+            .header("If-Match", &second_tag)
+            .json(&json!({ "title": "Lighthouse keeper's cottage for sale" }));
+        async move { request.send().await.expect("request sent") }
+    });
+    // The editor's request is under way: it has finished, or it waits for a lock.
+    let mut watch = PgConnection::establish(&url).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !patch.is_finished() {
+        #[derive(diesel::QueryableByName)]
+        struct Waiting {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let waiting: Waiting = diesel::RunQueryDsl::get_result(
+            diesel::sql_query(
+                "SELECT count(*) AS n FROM pg_stat_activity
+                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            ),
+            &mut watch,
+        )
+        .unwrap();
+        if waiting.n > 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the PATCH neither ended nor waited"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let other_side = tokio::task::spawn_blocking(move || {
+        other.batch_execute(&format!(
+            "UPDATE articles SET comment_count = comment_count WHERE id = {b}; COMMIT"
+        ))
+    });
+    let res = patch.await.unwrap();
+    let status = res.status();
+    let text = res.text().await.unwrap();
+    assert_eq!(status, StatusCode::OK, "the editor's change: {text}");
+    other_side
+        .await
+        .unwrap()
+        .expect("the other instance's transaction commits");
+
+    // Both changes are in, and the first's render shows the second's new title.
+    let after = expect(
+        app.get(&first_path, None).await,
+        StatusCode::OK,
+        "GET first",
+    )
+    .await;
+    assert_eq!(
+        after["series"][0]["next"]["title"],
+        "Lighthouse keeper's cottage for sale"
+    );
+    assert_eq!(
+        after["comment_count"],
+        before["comment_count"].as_i64().unwrap() + 1
+    );
+}
