@@ -749,12 +749,15 @@ async fn a_title_change_beside_another_instance_changing_its_neighbours_both_com
     );
     // The first article's render is stored, naming the second as the next in the series.
     let first_path = format!("{ARTICLES}/{}", slug(&first));
-    let before = expect(
-        app.get(&first_path, None).await,
-        StatusCode::OK,
-        "GET first",
-    )
-    .await;
+    let read_first = async || {
+        expect(
+            app.get(&first_path, None).await,
+            StatusCode::OK,
+            "GET first",
+        )
+        .await
+    };
+    let before = read_first().await;
     assert_eq!(
         before["series"][0]["next"]["title"],
         "Lighthouse goes automatic"
@@ -807,22 +810,14 @@ async fn a_title_change_beside_another_instance_changing_its_neighbours_both_com
             "UPDATE articles SET comment_count = comment_count WHERE id = {b}; COMMIT"
         ))
     });
-    let res = patch.await.unwrap();
-    let status = res.status();
-    let text = res.text().await.unwrap();
-    assert_eq!(status, StatusCode::OK, "the editor's change: {text}");
+    expect(patch.await.unwrap(), StatusCode::OK, "the editor's change").await;
     other_side
         .await
         .unwrap()
         .expect("the other instance's transaction commits");
 
     // Both changes are in, and the first's render shows the second's new title.
-    let after = expect(
-        app.get(&first_path, None).await,
-        StatusCode::OK,
-        "GET first",
-    )
-    .await;
+    let after = read_first().await;
     assert_eq!(
         after["series"][0]["next"]["title"],
         "Lighthouse keeper's cottage for sale"
