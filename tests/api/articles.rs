@@ -1508,6 +1508,69 @@ async fn full_text_search_ranks_title_matches_above_body_mentions() {
     );
 }
 
+/// Paging through a one-word search gives the order of one page holding every match, the
+/// articles with the word in a heading first, whether a page comes from the headings alone
+/// (PostgreSQL reads those first when they fill it) or from the whole ranking.
+#[tokio::test]
+async fn search_pages_keep_the_order_of_the_whole_ranking() {
+    let app = spawn_app().await;
+    let editor = app.token_for("ed", Role::Editor).await;
+    let mut n = 0;
+    let mut add = |title: String, subtitle: Option<&str>, body: String| {
+        n += 1;
+        let mut a = published(&title, &at(-Duration::hours(n)));
+        a["subtitle"] = json!(subtitle);
+        a["body_markdown"] = json!(body);
+        a
+    };
+    let mut articles = Vec::new();
+    for i in 0..5 {
+        articles.push(add(
+            format!("Lighthouse keeper {i}"),
+            None,
+            "A quiet night.".into(),
+        ));
+    }
+    for i in 0..2 {
+        articles.push(add(
+            format!("Coastal notes {i}"),
+            Some("Where the lighthouse stands"),
+            "Cliffs and birds.".into(),
+        ));
+    }
+    for i in 0..4 {
+        let body = "The old lighthouse was repainted. ".repeat(10 * (i + 1));
+        articles.push(add(format!("Weather report {i}"), None, body));
+    }
+    articles.push(add("Market day".into(), None, "Fish and bread.".into()));
+    for a in articles {
+        create_article(&app, &editor, a).await;
+    }
+
+    let all = slugs(&list(&app, "?q=lighthouse&limit=50", None).await);
+    assert_eq!(all.len(), 11, "{all:?}");
+    let (headings, bodies) = all.split_at(7);
+    assert!(
+        headings.iter().all(|s| !s.starts_with("weather-report"))
+            && bodies.iter().all(|s| s.starts_with("weather-report")),
+        "heading matches first: {all:?}"
+    );
+    for limit in [2, 3, 5] {
+        let mut paged = Vec::new();
+        let mut query = format!("?q=lighthouse&limit={limit}");
+        loop {
+            let page = list(&app, &query, None).await;
+            paged.extend(slugs(&page));
+            match page["page"]["next_cursor"].as_str() {
+                Some(cursor) => query = format!("?q=lighthouse&limit={limit}&cursor={cursor}"),
+                None => break,
+            }
+            assert!(paged.len() <= all.len(), "{paged:?}");
+        }
+        assert_eq!(paged, all, "pages of {limit}");
+    }
+}
+
 #[tokio::test]
 async fn the_status_filter_is_for_editors_only() {
     let app = spawn_app().await;

@@ -102,6 +102,8 @@ fn rebuilding_articles_on_sqlite_keeps_existing_rows() {
     // old layout, to upgrade from.
     conn.run_pending_migrations(SQLITE_MIGRATIONS).unwrap();
     let undone = conn.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
+    assert_eq!(undone.to_string(), "20261204000000");
+    let undone = conn.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
     assert_eq!(undone.to_string(), "20261127000000");
     let undone = conn.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
     assert_eq!(undone.to_string(), "20261126120000");
@@ -133,7 +135,7 @@ fn rebuilding_articles_on_sqlite_keeps_existing_rows() {
     ))
     .unwrap();
     let mut db = masthead::db::DbConn::Sqlite(conn);
-    assert_eq!(masthead::db::run_migrations(&mut db).unwrap(), 4);
+    assert_eq!(masthead::db::run_migrations(&mut db).unwrap(), 5);
     let masthead::db::DbConn::Sqlite(mut conn) = db else {
         unreachable!()
     };
@@ -199,6 +201,8 @@ fn search_documents_and_renders_move_into_the_rows_on_postgres() {
     let (db, url) = TestDb::create();
     let mut conn = PgConnection::establish(&url.target).unwrap();
     conn.run_pending_migrations(POSTGRES_MIGRATIONS).unwrap();
+    let undone = conn.revert_last_migration(POSTGRES_MIGRATIONS).unwrap();
+    assert_eq!(undone.to_string(), "20261204000000");
     let undone = conn.revert_last_migration(POSTGRES_MIGRATIONS).unwrap();
     assert_eq!(undone.to_string(), "20261127000000");
     let undone = conn.revert_last_migration(POSTGRES_MIGRATIONS).unwrap();

@@ -130,8 +130,13 @@ async fn reads_run_as_many_statements_on_large_data_as_on_small() {
 
     for (p, before) in paths.iter().zip(&small) {
         let after = statements_for(&app, p).await;
+        // A one-word search on PostgreSQL reads the articles with the word in a heading
+        // first, and ranks every match in a second statement only when they do not fill the
+        // page: two statements here on small data, one on large.
+        let fewer = u64::from(p.contains("q=") && crate::helpers::backend_is_postgres());
         assert_eq!(
-            after, *before,
+            after + fewer,
+            *before,
             "{p}: {before} statements on small data, {after} on large"
         );
         assert!(after <= 6, "{p}: {after} statements");

@@ -359,8 +359,40 @@ pub fn list(
 ) -> QueryResult<Vec<(ArticleSummaryRow, String, f64)>> {
     match (&f.terms, &*conn) {
         (Some(terms), DbConn::Sqlite(_)) => sqlite_search(conn, f, terms),
-        _ => list_filtered(conn, f, None),
+        (Some(terms), DbConn::Pg(_)) if terms.len() == 1 => {
+            // Headings first: a page filled from the articles with the word in their title or
+            // subtitle is the page (`PG_HEADINGS`). Otherwise the whole ranking, as for
+            // several words.
+            let page = list_filtered(conn, f, None, Some(&terms[0]))?;
+            if i64::try_from(page.len()).is_ok_and(|n| n >= f.limit) {
+                Ok(page)
+            } else {
+                list_filtered(conn, f, None, None)
+            }
+        }
+        _ => list_filtered(conn, f, None, None),
     }
+}
+
+/// On PostgreSQL, a search for one word ranks the articles with that word in their title or
+/// subtitle above all others: `ts_rank` with its default weights scores a lone word that is
+/// only in the body (weight C, 0.2) below 0.2, and one with an A (title, 1.0) or B (subtitle,
+/// 0.4) place at 0.4 / 1.645 = 0.243 or more. So when those articles fill a page, it is read
+/// through this expression's GIN index (`articles_search_heading`, the document's A and B
+/// parts) without ranking every match: a word in one title in 24, 100,000 articles matching
+/// it, ranked 6 times faster. `numnode` keeps that to queries of one word: several are ranked
+/// by how close they stand, with no such bound.
+const PG_HEADINGS: &str = "(setweight(to_tsvector('simple', articles.title), 'A') \
+    || setweight(to_tsvector('simple', coalesce(articles.subtitle, '')), 'B'))";
+
+fn heading_match(word: &str) -> BoxedBool {
+    Box::new(
+        sql::<Bool>(&format!("{PG_HEADINGS} @@ plainto_tsquery('simple', "))
+            .bind::<Text, _>(word.to_owned())
+            .sql(") AND numnode(plainto_tsquery('simple', ")
+            .bind::<Text, _>(word.to_owned())
+            .sql(")) = 1"),
+    )
 }
 
 /// Searching on SQLite: one pass over the full-text index ranks every match, then the other
@@ -379,7 +411,7 @@ fn sqlite_search(
         rank: f64,
     }
     let DbConn::Sqlite(lite) = conn else {
-        return list_filtered(conn, f, None);
+        return list_filtered(conn, f, None, None);
     };
     let mut ranked: Vec<(f64, i64)> = diesel::sql_query(
         "SELECT rowid AS id, -bm25(articles_fts, 10.0, 5.0, 1.0) AS rank \
@@ -405,7 +437,7 @@ fn sqlite_search(
         let ids: Vec<i64> = part.iter().map(|(_, id)| *id).collect();
         plain.limit = i64::try_from(ids.len()).unwrap_or(i64::MAX);
         let mut rows: std::collections::HashMap<i64, (ArticleSummaryRow, String)> =
-            list_filtered(conn, &plain, Some(&ids))?
+            list_filtered(conn, &plain, Some(&ids), None)?
                 .into_iter()
                 .map(|(row, name, _)| (row.id, (row, name)))
                 .collect();
@@ -421,11 +453,13 @@ fn sqlite_search(
     Ok(page)
 }
 
-/// The list query; `only_ids` narrows it to those articles (and leaves ranking to the caller).
+/// The list query; `only_ids` narrows it to those articles (and leaves ranking to the caller),
+/// `heading_word` to those with that word in their title or subtitle (PostgreSQL).
 fn list_filtered(
     conn: &mut DbConn,
     f: &ListFilter,
     only_ids: Option<&[i64]>,
+    heading_word: Option<&str>,
 ) -> QueryResult<Vec<(ArticleSummaryRow, String, f64)>> {
     let base = articles::table.inner_join(users::table);
     let mut query = match &f.terms {
@@ -501,6 +535,9 @@ fn list_filtered(
         query = query.filter(articles::published_at.lt(t));
     }
 
+    if let Some(word) = heading_word {
+        query = query.filter(heading_match(word));
+    }
     if let Some(terms) = &f.terms {
         query = query.filter(search_match(conn, terms));
         if let Some(After::Rank(rank, id)) = f.after {
