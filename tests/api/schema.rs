@@ -102,6 +102,8 @@ fn rebuilding_articles_on_sqlite_keeps_existing_rows() {
     // old layout, to upgrade from.
     conn.run_pending_migrations(SQLITE_MIGRATIONS).unwrap();
     let undone = conn.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
+    assert_eq!(undone.to_string(), "20261204010000");
+    let undone = conn.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
     assert_eq!(undone.to_string(), "20261204000000");
     let undone = conn.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
     assert_eq!(undone.to_string(), "20261127000000");
@@ -135,7 +137,7 @@ fn rebuilding_articles_on_sqlite_keeps_existing_rows() {
     ))
     .unwrap();
     let mut db = masthead::db::DbConn::Sqlite(conn);
-    assert_eq!(masthead::db::run_migrations(&mut db).unwrap(), 5);
+    assert_eq!(masthead::db::run_migrations(&mut db).unwrap(), 6);
     let masthead::db::DbConn::Sqlite(mut conn) = db else {
         unreachable!()
     };
@@ -201,6 +203,8 @@ fn search_documents_and_renders_move_into_the_rows_on_postgres() {
     let (db, url) = TestDb::create();
     let mut conn = PgConnection::establish(&url.target).unwrap();
     conn.run_pending_migrations(POSTGRES_MIGRATIONS).unwrap();
+    let undone = conn.revert_last_migration(POSTGRES_MIGRATIONS).unwrap();
+    assert_eq!(undone.to_string(), "20261204010000");
     let undone = conn.revert_last_migration(POSTGRES_MIGRATIONS).unwrap();
     assert_eq!(undone.to_string(), "20261204000000");
     let undone = conn.revert_last_migration(POSTGRES_MIGRATIONS).unwrap();
@@ -283,6 +287,56 @@ fn search_documents_and_renders_move_into_the_rows_on_postgres() {
          WHERE search_document @@ plainto_tsquery('simple', 'timetable w0')",
     );
     assert_eq!(found, "ferry");
+    drop(conn);
+    drop(db);
+}
+
+/// On PostgreSQL, the session table in which write transactions note the renders they make
+/// stale stays empty between transactions, however many a pooled connection runs: before,
+/// each left its rows behind as dead tuples (autovacuum skips temporary tables), and every
+/// later flush read them all.
+#[test]
+fn noting_stale_renders_leaves_nothing_behind_in_a_long_session_on_postgres() {
+    use diesel::connection::SimpleConnection;
+    if !backend_is_postgres() {
+        return;
+    }
+    let (db, url) = TestDb::create();
+    let mut conn = PgConnection::establish(&url.target).unwrap();
+    conn.run_pending_migrations(POSTGRES_MIGRATIONS).unwrap();
+    conn.batch_execute(
+        "INSERT INTO users (username, password_hash, role, display_name, created_at, updated_at)
+             VALUES ('ed', 'x', 'editor', 'Ed', now(), now());
+         INSERT INTO articles (slug, title, excerpt, body_markdown, body_html, plain_text, language,
+             status, published_at, sort_at, author_id, reading_time_minutes, word_count,
+             comment_count, created_at, updated_at)
+             VALUES ('ferry', 'Ferry timetable', 'x', 'x', '<p>x</p>', 'x', 'en',
+             'published', now(), now(), 1, 1, 1, 0, now(), now());",
+    )
+    .unwrap();
+    let number = |conn: &mut PgConnection, sql: &str| -> i64 {
+        diesel::sql_query(sql).get_result::<Count>(conn).unwrap().n
+    };
+    // A session's write transactions, one after another; what each leaves in `table`.
+    let left_behind = |conn: &mut PgConnection, table: &str| -> i64 {
+        let generation = "SELECT generation AS n FROM article_renders";
+        let before = number(conn, generation);
+        for _ in 0..400 {
+            conn.batch_execute("BEGIN; UPDATE articles SET word_count = word_count + 1; COMMIT;")
+                .unwrap();
+        }
+        // Every commit still emptied the render.
+        assert_eq!(number(conn, generation), before + 400);
+        number(
+            conn,
+            &format!("SELECT pg_relation_size('pg_temp.{table}') AS n"),
+        )
+    };
+    assert_eq!(left_behind(&mut conn, "article_renders_noted_now"), 0);
+    // The table as 2026-11-27 made it (noted rows deleted by the flush) grew instead.
+    let undone = conn.revert_last_migration(POSTGRES_MIGRATIONS).unwrap();
+    assert_eq!(undone.to_string(), "20261204010000");
+    assert!(left_behind(&mut conn, "article_renders_noted") > 0);
     drop(conn);
     drop(db);
 }
