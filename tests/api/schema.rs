@@ -192,17 +192,40 @@ fn rebuilding_articles_on_sqlite_keeps_existing_rows() {
     assert_eq!(last, ["plain_text", "body_html", "body_markdown"]);
 }
 
+/// A fresh PostgreSQL database with every migration run; `None` on the SQLite pass.
+fn migrated_pg() -> Option<(TestDb, PgConnection)> {
+    if !backend_is_postgres() {
+        return None;
+    }
+    let (db, url) = TestDb::create();
+    let mut conn = PgConnection::establish(&url.target).unwrap();
+    conn.run_pending_migrations(POSTGRES_MIGRATIONS).unwrap();
+    Some((db, conn))
+}
+
+/// An editor and one published article, 'ferry', whose body text is `plain_text`.
+fn insert_ferry(conn: &mut PgConnection, plain_text: &str) {
+    use diesel::connection::SimpleConnection;
+    conn.batch_execute(&format!(
+        "INSERT INTO users (username, password_hash, role, display_name, created_at, updated_at)
+             VALUES ('ed', 'x', 'editor', 'Ed', now(), now());
+         INSERT INTO articles (slug, title, excerpt, body_markdown, body_html, plain_text, language,
+             status, published_at, sort_at, author_id, reading_time_minutes, word_count,
+             comment_count, created_at, updated_at)
+             VALUES ('ferry', 'Ferry timetable', 'x', 'x', '<p>x</p>', '{plain_text}', 'en',
+             'published', now(), now(), 1, 1, 1, 0, now(), now());"
+    ))
+    .unwrap();
+}
+
 /// On PostgreSQL, keeping search documents and stored renders in the row applies to those
 /// stored before the migration too (it rewrites them), and none is lost or stops being found.
 #[test]
 fn search_documents_and_renders_move_into_the_rows_on_postgres() {
     use diesel::connection::SimpleConnection;
-    if !backend_is_postgres() {
+    let Some((db, mut conn)) = migrated_pg() else {
         return;
-    }
-    let (db, url) = TestDb::create();
-    let mut conn = PgConnection::establish(&url.target).unwrap();
-    conn.run_pending_migrations(POSTGRES_MIGRATIONS).unwrap();
+    };
     let undone = conn.revert_last_migration(POSTGRES_MIGRATIONS).unwrap();
     assert_eq!(undone.to_string(), "20261204010000");
     let undone = conn.revert_last_migration(POSTGRES_MIGRATIONS).unwrap();
@@ -217,16 +240,7 @@ fn search_documents_and_renders_move_into_the_rows_on_postgres() {
         .map(|i| format!("w{}", i.wrapping_mul(2_654_435_761) % 40))
         .collect();
     let text = text.join(" ");
-    conn.batch_execute(&format!(
-        "INSERT INTO users (username, password_hash, role, display_name, created_at, updated_at)
-             VALUES ('ed', 'x', 'editor', 'Ed', now(), now());
-         INSERT INTO articles (slug, title, excerpt, body_markdown, body_html, plain_text, language,
-             status, published_at, sort_at, author_id, reading_time_minutes, word_count,
-             comment_count, created_at, updated_at)
-             VALUES ('ferry', 'Ferry timetable', 'x', 'x', '<p>x</p>', '{text}', 'en',
-             'published', now(), now(), 1, 1, 1, 0, now(), now());"
-    ))
-    .unwrap();
+    insert_ferry(&mut conn, &text);
     #[derive(QueryableByName)]
     struct Name {
         #[diesel(sql_type = Text)]
@@ -298,22 +312,10 @@ fn search_documents_and_renders_move_into_the_rows_on_postgres() {
 #[test]
 fn noting_stale_renders_leaves_nothing_behind_in_a_long_session_on_postgres() {
     use diesel::connection::SimpleConnection;
-    if !backend_is_postgres() {
+    let Some((db, mut conn)) = migrated_pg() else {
         return;
-    }
-    let (db, url) = TestDb::create();
-    let mut conn = PgConnection::establish(&url.target).unwrap();
-    conn.run_pending_migrations(POSTGRES_MIGRATIONS).unwrap();
-    conn.batch_execute(
-        "INSERT INTO users (username, password_hash, role, display_name, created_at, updated_at)
-             VALUES ('ed', 'x', 'editor', 'Ed', now(), now());
-         INSERT INTO articles (slug, title, excerpt, body_markdown, body_html, plain_text, language,
-             status, published_at, sort_at, author_id, reading_time_minutes, word_count,
-             comment_count, created_at, updated_at)
-             VALUES ('ferry', 'Ferry timetable', 'x', 'x', '<p>x</p>', 'x', 'en',
-             'published', now(), now(), 1, 1, 1, 0, now(), now());",
-    )
-    .unwrap();
+    };
+    insert_ferry(&mut conn, "x");
     let number = |conn: &mut PgConnection, sql: &str| -> i64 {
         diesel::sql_query(sql).get_result::<Count>(conn).unwrap().n
     };
