@@ -151,6 +151,17 @@ pub fn spawn_checkpointer(url: &DatabaseUrl, alive: &Arc<()>) -> Result<(), Stri
         .map_err(|e| e.to_string())
 }
 
+/// A PostgreSQL connection. Every one the process opens goes through here (the pool, the CLI,
+/// the tests), for what comes first: OpenSSL initialised the way `openssl-sys` does it, with
+/// `OPENSSL_INIT_NO_ATEXIT`. Otherwise libpq's first TLS connection initialises it, which
+/// registers `OPENSSL_cleanup` to run at exit; that frees OpenSSL's global state while other
+/// threads (a pool's connections, the webhook worker's client) may still be using it, and the
+/// process dies with SIGSEGV on its way out. Whichever initialisation comes first decides.
+pub fn establish_pg(url: &str) -> ConnectionResult<PgConnection> {
+    openssl_sys::init();
+    PgConnection::establish(url)
+}
+
 /// Picks the connection variant from the URL itself, so a failure reports the real cause
 /// (diesel's own `establish` for the enum hides it).
 #[derive(Clone, Debug)]
@@ -188,7 +199,7 @@ impl ManageConnection for ConnectionManager {
 
     fn connect(&self) -> Result<DbConn, r2d2::Error> {
         match self.url.backend {
-            Backend::Postgres => PgConnection::establish(&self.url.target)
+            Backend::Postgres => establish_pg(&self.url.target)
                 .map(|c| self.counted(DbConn::Pg(c)))
                 .map_err(r2d2::Error::ConnectionError),
             Backend::Sqlite => {

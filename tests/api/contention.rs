@@ -732,7 +732,6 @@ async fn a_write_that_panics_leaves_no_open_transaction_behind_for_the_next_requ
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_title_change_beside_another_instance_changing_its_neighbours_both_commit() {
     use diesel::connection::SimpleConnection;
-    use diesel::{Connection, PgConnection};
 
     if !crate::helpers::backend_is_postgres() {
         return;
@@ -764,7 +763,7 @@ async fn a_title_change_beside_another_instance_changing_its_neighbours_both_com
     );
 
     let url = app.state.config.database_url.target.clone();
-    let mut other = PgConnection::establish(&url).unwrap();
+    let mut other = masthead::db::establish_pg(&url).unwrap();
     let (a, b) = (id(&first), id(&second));
     other
         .batch_execute(&format!(
@@ -780,7 +779,7 @@ async fn a_title_change_beside_another_instance_changing_its_neighbours_both_com
         async move { request.send().await.expect("request sent") }
     });
     // The editor's request is under way: it has finished, or it waits for a lock.
-    let mut watch = PgConnection::establish(&url).unwrap();
+    let mut watch = masthead::db::establish_pg(&url).unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     while !patch.is_finished() {
         #[derive(diesel::QueryableByName)]

@@ -12,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use diesel::sql_types::{BigInt, Text};
-use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl, SqliteConnection};
+use diesel::{Connection, QueryableByName, RunQueryDsl, SqliteConnection};
 use masthead::config::{Backend, DatabaseUrl};
 use rand::rngs::StdRng;
 use rand::seq::{IndexedRandom, SliceRandom};
@@ -1248,7 +1248,7 @@ fn settle(url: &DatabaseUrl) -> (i64, Duration) {
         // SQLite lives in the process: when the process is gone, so is every transaction.
         return (0, Duration::ZERO);
     }
-    let mut conn = PgConnection::establish(&url.target).expect("connect");
+    let mut conn = masthead::db::establish_pg(&url.target).expect("connect");
     let started = Instant::now();
     let others = "SELECT COUNT(*) AS n FROM pg_stat_activity \
                   WHERE datname = current_database() AND pid <> pg_backend_pid()";
@@ -1289,7 +1289,7 @@ fn check_invariants(url: &DatabaseUrl) {
             broken
         }
         Backend::Postgres => {
-            let mut conn = PgConnection::establish(&url.target).expect("connect");
+            let mut conn = masthead::db::establish_pg(&url.target).expect("connect");
             count_broken(&mut conn, INVARIANTS)
         }
     };

@@ -4,7 +4,7 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use diesel::{Connection, PgConnection, RunQueryDsl};
+use diesel::RunQueryDsl;
 use masthead::config::{Config, DatabaseUrl};
 use masthead::domain::user::{Password, Role, Username};
 use masthead::startup::Application;
@@ -34,7 +34,7 @@ impl TestDb {
     pub fn create() -> (Self, DatabaseUrl) {
         if backend_is_postgres() {
             let name = unique_name();
-            let mut admin = PgConnection::establish(&format!("{}/postgres", pg_server_url()))
+            let mut admin = masthead::db::establish_pg(&format!("{}/postgres", pg_server_url()))
                 .expect("PostgreSQL must be reachable for MASTHEAD_TEST_BACKEND=postgres");
             diesel::sql_query(format!("CREATE DATABASE {name}"))
                 .execute(&mut admin)
@@ -53,7 +53,8 @@ impl TestDb {
 impl Drop for TestDb {
     fn drop(&mut self) {
         if let TestDb::Postgres { name } = self {
-            if let Ok(mut admin) = PgConnection::establish(&format!("{}/postgres", pg_server_url()))
+            if let Ok(mut admin) =
+                masthead::db::establish_pg(&format!("{}/postgres", pg_server_url()))
             {
                 let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
                     .execute(&mut admin);

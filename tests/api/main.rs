@@ -9,6 +9,7 @@ mod contention;
 mod crash;
 mod docs;
 mod errors;
+mod exit;
 mod feeds;
 mod fuzz_findings;
 mod helpers;

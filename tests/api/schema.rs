@@ -60,7 +60,7 @@ fn both_migration_trees_give_the_same_tables_and_columns() {
         return;
     }
     let (db, url) = TestDb::create();
-    let mut conn = PgConnection::establish(&url.target).unwrap();
+    let mut conn = masthead::db::establish_pg(&url.target).unwrap();
     conn.run_pending_migrations(POSTGRES_MIGRATIONS).unwrap();
     let pg: BTreeSet<(String, String)> = diesel::sql_query(
         "SELECT table_name::text AS table_name, column_name::text AS column_name
@@ -198,7 +198,7 @@ fn migrated_pg() -> Option<(TestDb, PgConnection)> {
         return None;
     }
     let (db, url) = TestDb::create();
-    let mut conn = PgConnection::establish(&url.target).unwrap();
+    let mut conn = masthead::db::establish_pg(&url.target).unwrap();
     conn.run_pending_migrations(POSTGRES_MIGRATIONS).unwrap();
     Some((db, conn))
 }
