@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use diesel::sql_types::Text;
 use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl, SqliteConnection};
-use diesel_migrations::MigrationHarness;
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
 use masthead::db::{POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
 
 use crate::helpers::{backend_is_postgres, TestDb};
@@ -101,18 +101,18 @@ fn rebuilding_articles_on_sqlite_keeps_existing_rows() {
     // Everything, then the later migrations, the stored renders and the rebuild undone: the
     // old layout, to upgrade from.
     conn.run_pending_migrations(SQLITE_MIGRATIONS).unwrap();
-    let undone = conn.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
-    assert_eq!(undone.to_string(), "20261204010000");
-    let undone = conn.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
-    assert_eq!(undone.to_string(), "20261204000000");
-    let undone = conn.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
-    assert_eq!(undone.to_string(), "20261127000000");
-    let undone = conn.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
-    assert_eq!(undone.to_string(), "20261126120000");
-    let undone = conn.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
-    assert_eq!(undone.to_string(), "20261126090000");
-    let undone = conn.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
-    assert_eq!(undone.to_string(), "20261126060000");
+    revert(
+        &mut conn,
+        || SQLITE_MIGRATIONS,
+        &[
+            "20261204010000",
+            "20261204000000",
+            "20261127000000",
+            "20261126120000",
+            "20261126090000",
+            "20261126060000",
+        ],
+    );
     let t = "'2026-01-02 03:04:05'";
     conn.batch_execute(&format!(
         "PRAGMA foreign_keys = ON;
@@ -192,6 +192,19 @@ fn rebuilding_articles_on_sqlite_keeps_existing_rows() {
     assert_eq!(last, ["plain_text", "body_html", "body_markdown"]);
 }
 
+/// Undoes the newest migrations of `migrations` (a tree, which each revert takes by value),
+/// checking they are `versions`, newest first.
+fn revert<DB: diesel::backend::Backend>(
+    conn: &mut impl MigrationHarness<DB>,
+    migrations: impl Fn() -> EmbeddedMigrations,
+    versions: &[&str],
+) {
+    for version in versions {
+        let undone = conn.revert_last_migration(migrations()).unwrap();
+        assert_eq!(undone.to_string(), *version);
+    }
+}
+
 /// A fresh PostgreSQL database with every migration run; `None` on the SQLite pass.
 fn migrated_pg() -> Option<(TestDb, PgConnection)> {
     if !backend_is_postgres() {
@@ -226,14 +239,16 @@ fn search_documents_and_renders_move_into_the_rows_on_postgres() {
     let Some((db, mut conn)) = migrated_pg() else {
         return;
     };
-    let undone = conn.revert_last_migration(POSTGRES_MIGRATIONS).unwrap();
-    assert_eq!(undone.to_string(), "20261204010000");
-    let undone = conn.revert_last_migration(POSTGRES_MIGRATIONS).unwrap();
-    assert_eq!(undone.to_string(), "20261204000000");
-    let undone = conn.revert_last_migration(POSTGRES_MIGRATIONS).unwrap();
-    assert_eq!(undone.to_string(), "20261127000000");
-    let undone = conn.revert_last_migration(POSTGRES_MIGRATIONS).unwrap();
-    assert_eq!(undone.to_string(), "20261126120000");
+    revert(
+        &mut conn,
+        || POSTGRES_MIGRATIONS,
+        &[
+            "20261204010000",
+            "20261204000000",
+            "20261127000000",
+            "20261126120000",
+        ],
+    );
     // A text whose search document (about 3.6 KB: 40 words in 1,600 places, like a bench
     // article's) was kept out of line.
     let text: Vec<String> = (0..1600u32)
@@ -336,8 +351,7 @@ fn noting_stale_renders_leaves_nothing_behind_in_a_long_session_on_postgres() {
     };
     assert_eq!(left_behind(&mut conn, "article_renders_noted_now"), 0);
     // The table as 2026-11-27 made it (noted rows deleted by the flush) grew instead.
-    let undone = conn.revert_last_migration(POSTGRES_MIGRATIONS).unwrap();
-    assert_eq!(undone.to_string(), "20261204010000");
+    revert(&mut conn, || POSTGRES_MIGRATIONS, &["20261204010000"]);
     assert!(left_behind(&mut conn, "article_renders_noted") > 0);
     drop(conn);
     drop(db);
