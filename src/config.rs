@@ -106,8 +106,16 @@ pub struct Config {
     pub comment_rate: u32,
     /// The window of `comment_rate`, in seconds.
     pub comment_window_secs: u64,
-    /// Whether the first `X-Forwarded-For` address is the client (behind a proxy that sets it).
+    /// Whether `X-Forwarded-For` is read at all (behind a proxy that appends to it).
     pub trust_proxy: bool,
+    /// The proxies whose `X-Forwarded-For` entries are believed: the client is the right-most
+    /// address that is not one of them. Defaults to the loopback and private ranges.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Failed logins one client address may make (across usernames) within `LOGIN_WINDOW`.
+    pub login_max_failures_per_address: u32,
+    /// Whether webhook targets may resolve to loopback, link-local, private or other
+    /// non-global addresses (off by default: a webhook must not reach the internal network).
+    pub webhook_allow_private: bool,
     /// A comment with more links than this is filed as spam.
     pub spam_max_links: u32,
     /// A comment containing one of these words or phrases is filed as spam.
@@ -229,6 +237,21 @@ impl Config {
         let comment_rate = number(&get, "MASTHEAD_COMMENT_RATE", 10, 0, 1_000_000)?;
         let comment_window_secs = number(&get, "MASTHEAD_COMMENT_WINDOW_SECS", 60, 1, 86_400)?;
         let trust_proxy = boolean(&get, "MASTHEAD_TRUST_PROXY")?;
+        let trusted_proxies = match get("MASTHEAD_TRUSTED_PROXIES") {
+            None => default_trusted_proxies(),
+            Some(raw) => parse_nets(&raw).map_err(|message| ConfigError {
+                variable: "MASTHEAD_TRUSTED_PROXIES",
+                message,
+            })?,
+        };
+        let login_max_failures_per_address = number(
+            &get,
+            "MASTHEAD_LOGIN_MAX_FAILURES_PER_ADDRESS",
+            50,
+            1,
+            1_000_000,
+        )?;
+        let webhook_allow_private = boolean(&get, "MASTHEAD_WEBHOOK_ALLOW_PRIVATE")?;
         let spam_max_links = number(&get, "MASTHEAD_SPAM_MAX_LINKS", 3, 0, 1_000)?;
         let spam_keywords = get("MASTHEAD_SPAM_KEYWORDS")
             .map(|raw| {
@@ -263,6 +286,9 @@ impl Config {
             comment_rate,
             comment_window_secs: comment_window_secs.into(),
             trust_proxy,
+            trusted_proxies,
+            login_max_failures_per_address,
+            webhook_allow_private,
             spam_max_links,
             spam_keywords,
             comment_auto_approve,
@@ -310,6 +336,38 @@ fn number(
             message: format!("{raw:?} is not a whole number from {min} to {max}"),
         }),
     }
+}
+
+/// Loopback, RFC 1918, link-local, CGNAT and IPv6 unique-local ranges: where a reverse proxy in
+/// front of Masthead normally sits.
+pub fn default_trusted_proxies() -> Vec<ipnet::IpNet> {
+    [
+        "127.0.0.0/8",
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "100.64.0.0/10",
+        "169.254.0.0/16",
+        "::1/128",
+        "fc00::/7",
+        "fe80::/10",
+    ]
+    .iter()
+    .filter_map(|net| net.parse().ok())
+    .collect()
+}
+
+/// A comma list of CIDR blocks or single addresses.
+fn parse_nets(raw: &str) -> Result<Vec<ipnet::IpNet>, String> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|item| {
+            item.parse::<ipnet::IpNet>()
+                .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| format!("{item:?} is not an address or CIDR block"))
+        })
+        .collect()
 }
 
 fn parse_origins(raw: &str) -> Result<CorsOrigins, String> {
@@ -363,6 +421,21 @@ mod tests {
         assert_eq!(c.comment_rate, 10);
         assert!(c.jwt_secret.is_none());
         assert_eq!(c.cors_origins, CorsOrigins::None);
+        assert!(!c.webhook_allow_private);
+        assert!(!c.trust_proxy);
+        assert!(c.trusted_proxies.contains(&"10.0.0.0/8".parse().unwrap()));
+    }
+
+    #[test]
+    fn trusted_proxies_parse_blocks_and_addresses() {
+        let c = config(&[("MASTHEAD_TRUSTED_PROXIES", "203.0.113.0/24, 2001:db8::1")]).unwrap();
+        assert_eq!(
+            c.trusted_proxies,
+            vec![
+                "203.0.113.0/24".parse::<ipnet::IpNet>().unwrap(),
+                "2001:db8::1/128".parse().unwrap()
+            ]
+        );
     }
 
     #[test]
@@ -402,6 +475,9 @@ mod tests {
             ("MASTHEAD_CORS_ORIGINS", "example.com"),
             ("MASTHEAD_PUBLIC_URL", "ftp://x"),
             ("MASTHEAD_JWT_SECRET", "short"),
+            ("MASTHEAD_TRUSTED_PROXIES", "10.0.0.0/8, proxy.internal"),
+            ("MASTHEAD_WEBHOOK_ALLOW_PRIVATE", "maybe"),
+            ("MASTHEAD_LOGIN_MAX_FAILURES_PER_ADDRESS", "0"),
             ("DATABASE_URL", "mysql://db"),
         ];
         for (var, value) in cases {

@@ -88,6 +88,8 @@ pub fn test_config(url: DatabaseUrl) -> Config {
     config.jwt_secret = Some(masthead::config::Secret::new(JWT_SECRET.into()));
     config.workers = Some(2);
     config.db_pool_size = 4;
+    // The tests' webhook receivers listen on 127.0.0.1.
+    config.webhook_allow_private = true;
     config
 }
 
