@@ -91,6 +91,11 @@ pub fn prepare(config: Config) -> Result<AppState, String> {
     let secret = match &config.jwt_secret {
         Some(s) => s.expose().to_string(),
         None => {
+            tracing::warn!(
+                "MASTHEAD_JWT_SECRET is not set: tokens are signed with a secret generated once \
+                 and kept in the database. Fine on a laptop; anywhere else set \
+                 MASTHEAD_JWT_SECRET (32 or more random bytes), shared by every instance"
+            );
             let mut bytes = [0u8; 32];
             rand::rng().fill_bytes(&mut bytes);
             let fresh: String = bytes.iter().map(|b| format!("{b:02x}")).collect();

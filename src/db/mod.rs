@@ -100,6 +100,46 @@ fn use_wal(conn: &mut SqliteConnection) -> QueryResult<()> {
     }
 }
 
+/// Makes the SQLite database at `path` readable by its owner only before SQLite opens it: a
+/// new file is created with mode 0600 (SQLite then gives its `-wal`, `-shm` and `-journal`
+/// files the database's mode), and an existing database or journal file that others may read
+/// (one created by an older build) is narrowed to 0600, with a warning. The database holds
+/// password hashes, commenters' e-mails and addresses, and perhaps the token secret.
+fn private_sqlite_files(path: &str) -> Result<(), String> {
+    #[cfg(unix)]
+    {
+        use std::fs::{OpenOptions, Permissions};
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        // `:memory:` and URI file names are SQLite's to interpret.
+        if path.starts_with(':') || path.starts_with("file:") {
+            return Ok(());
+        }
+        match OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+        {
+            Ok(_) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(format!("cannot create the database file {path}: {e}")),
+        }
+        for file in ["", "-wal", "-shm", "-journal"].map(|suffix| format!("{path}{suffix}")) {
+            let Ok(meta) = std::fs::metadata(&file) else {
+                continue;
+            };
+            if meta.permissions().mode() & 0o077 != 0 {
+                std::fs::set_permissions(&file, Permissions::from_mode(0o600))
+                    .map_err(|e| format!("cannot make {file} private (mode 0600): {e}"))?;
+                tracing::warn!(file, "others could read this database file: made it mode 0600");
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
 /// What a pool's connections are for, which sets their SQLite page cache.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
@@ -203,6 +243,9 @@ impl ManageConnection for ConnectionManager {
                 .map(|c| self.counted(DbConn::Pg(c)))
                 .map_err(r2d2::Error::ConnectionError),
             Backend::Sqlite => {
+                private_sqlite_files(&self.url.target).map_err(|e| {
+                    r2d2::Error::ConnectionError(ConnectionError::BadConnection(e))
+                })?;
                 let mut conn = SqliteConnection::establish(&self.url.target)
                     .map_err(r2d2::Error::ConnectionError)?;
                 let busy_ms = SQLITE_BUSY_TIMEOUT.as_millis();

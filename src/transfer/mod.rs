@@ -212,6 +212,15 @@ pub fn run_import(config: &Config, file: &str) -> Result<(), String> {
 
 /// `masthead backup PATH`: a consistent copy of a live SQLite database, made with
 /// `VACUUM INTO` (one read transaction, so writers carry on meanwhile). Returns the copy's size.
+///
+/// The copy holds what the database holds (password hashes, commenters' e-mails), so it is
+/// readable by its owner only, and it never follows or replaces anything at `path`: the copy
+/// is made in a private directory beside `path` and then hard-linked to it, which fails if
+/// `path` exists in any form, a symlink (even a dangling one) included. The generated token
+/// secret (`settings` key `jwt_secret`) is removed from the copy, its page overwritten: a copy
+/// that leaks cannot sign an admin's token. A database restored from it makes a new secret at
+/// start-up, so tokens issued before are no longer accepted (users sign in again); with
+/// `MASTHEAD_JWT_SECRET` set nothing changes.
 pub fn backup(conn: &mut DbConn, path: &Path) -> Result<u64, TransferError> {
     let DbConn::Sqlite(sqlite) = conn else {
         return Err(TransferError::Refused(
@@ -219,19 +228,65 @@ pub fn backup(conn: &mut DbConn, path: &Path) -> Result<u64, TransferError> {
                 .into(),
         ));
     };
-    if path.exists() {
-        return Err(TransferError::Refused(format!(
-            "{} exists: choose another name or remove it",
-            path.display()
-        )));
-    }
-    let target = path
+    refuse_existing(path)?;
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let staging = tempfile::Builder::new()
+        .prefix(".masthead-backup-")
+        .tempdir_in(parent)
+        .map_err(|e| {
+            TransferError::Refused(format!("cannot write beside {}: {e}", path.display()))
+        })?;
+    let copy = staging.path().join("copy.db");
+    let target = copy
         .to_str()
         .ok_or_else(|| TransferError::Refused(format!("{} is not a UTF-8 path", path.display())))?;
+    // Created empty and private first: SQLite writes into an empty file as into a new one.
+    create_private(&copy).map_err(TransferError::Refused)?;
     diesel::sql_query("VACUUM INTO ?")
         .bind::<diesel::sql_types::Text, _>(target)
         .execute(sqlite)?;
-    Ok(std::fs::metadata(path)?.len())
+    forget_private_settings(target)?;
+    std::fs::hard_link(&copy, path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::AlreadyExists => exists(path),
+        _ => TransferError::Refused(format!("cannot create {}: {e}", path.display())),
+    })?;
+    Ok(std::fs::symlink_metadata(path)?.len())
+}
+
+/// Refuses a `path` that exists as anything, a dangling symlink included (`Path::exists`
+/// follows symlinks and would call a dangling one free).
+fn refuse_existing(path: &Path) -> Result<(), TransferError> {
+    match std::fs::symlink_metadata(path) {
+        Ok(_) => Err(exists(path)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(TransferError::Refused(format!(
+            "cannot check {}: {e}",
+            path.display()
+        ))),
+    }
+}
+
+fn exists(path: &Path) -> TransferError {
+    TransferError::Refused(format!(
+        "{} exists: choose another name or remove it",
+        path.display()
+    ))
+}
+
+/// Deletes the database's private settings from a backup copy, with `secure_delete` so their
+/// bytes are overwritten, not left in a free page. The copy is not live yet, so its journal is
+/// kept in memory: a crash leaves only a staging file that is removed anyway.
+fn forget_private_settings(copy: &str) -> Result<(), TransferError> {
+    let mut lite = diesel::SqliteConnection::establish(copy)
+        .map_err(|e| TransferError::Refused(format!("cannot open the copy: {e}")))?;
+    lite.batch_execute("PRAGMA journal_mode = MEMORY; PRAGMA secure_delete = ON;")?;
+    diesel::delete(crate::db::schema::settings::table)
+        .filter(crate::db::schema::settings::key.eq_any(PRIVATE_SETTINGS))
+        .execute(&mut lite)?;
+    Ok(())
 }
 
 pub fn run_backup(config: &Config, path: &Path) -> Result<(), String> {

@@ -610,3 +610,133 @@ async fn backup_copies_a_live_sqlite_database_into_a_file_that_serves() {
     let list = restored.get("/api/v1/articles", None).await;
     assert_eq!(list.status(), StatusCode::OK);
 }
+
+/// Mode bits others could use: group and world.
+#[cfg(unix)]
+fn others_bits(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o077
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_database_its_journal_files_and_a_backup_are_readable_by_their_owner_only() {
+    let (dir, url) = sqlite_db();
+    let live = app_on(&url).await;
+    // A write, so the write-ahead log and its index exist.
+    live.token_for("ed", Role::Editor).await;
+    for suffix in ["", "-wal", "-shm"] {
+        let file = format!("{}{suffix}", url.target);
+        assert!(Path::new(&file).exists(), "{file} exists while serving");
+        assert_eq!(others_bits(Path::new(&file)), 0, "{file}");
+    }
+
+    let copy = dir.path().join("bk.db");
+    succeeded(run(&url, &["backup", copy.to_str().unwrap()]), "backup");
+    assert_eq!(others_bits(&copy), 0, "backup");
+    // Nothing but the copy was left beside it.
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".masthead-backup"))
+        .collect();
+    assert!(names.is_empty(), "staging left behind: {names:?}");
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_database_an_older_build_left_readable_by_others_is_made_private_at_start() {
+    use std::os::unix::fs::PermissionsExt;
+    let (_dir, url) = sqlite_db();
+    succeeded(run(&url, &["migrate"]), "migrate");
+    let db = Path::new(&url.target);
+    std::fs::set_permissions(db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    assert_ne!(others_bits(db), 0);
+    succeeded(run(&url, &["migrate"]), "migrate again");
+    assert_eq!(others_bits(db), 0);
+}
+
+#[cfg(unix)]
+#[test]
+fn backup_refuses_a_symlink_even_a_dangling_one_and_writes_nothing_through_it() {
+    let (dir, url) = sqlite_db();
+    succeeded(run(&url, &["migrate"]), "migrate");
+    let elsewhere = dir.path().join("elsewhere.db");
+    let dangling = dir.path().join("dangling.db");
+    std::os::unix::fs::symlink(&elsewhere, &dangling).unwrap();
+    let line = refused(run(&url, &["backup", dangling.to_str().unwrap()]), "backup");
+    assert!(line.contains("exists"), "{line}");
+    assert!(!elsewhere.exists(), "the backup followed the symlink");
+
+    let target = dir.path().join("victim.txt");
+    std::fs::write(&target, "keep me").unwrap();
+    let link = dir.path().join("link.db");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let line = refused(run(&url, &["backup", link.to_str().unwrap()]), "backup");
+    assert!(line.contains("exists"), "{line}");
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep me");
+}
+
+#[tokio::test]
+async fn a_backup_holds_no_token_secret_so_it_cannot_sign_an_admin_token() {
+    use diesel::Connection;
+    let (_dir, url) = sqlite_db();
+    // No MASTHEAD_JWT_SECRET: the server generates one and keeps it in the database.
+    let live = {
+        let url = url.clone();
+        spawn_app_with(move |c| {
+            c.database_url = url;
+            c.jwt_secret = None;
+        })
+        .await
+    };
+    let admin = live.token_for("chief", Role::Admin).await;
+    assert_eq!(
+        live.get("/api/v1/auth/me", Some(&admin)).await.status(),
+        StatusCode::OK
+    );
+    let copy = _dir.path().join("bk.db");
+    succeeded(run(&url, &["backup", copy.to_str().unwrap()]), "backup");
+    let bytes = std::fs::read(&copy).unwrap();
+    let live_secret = {
+        let mut conn = diesel::SqliteConnection::establish(&url.target).unwrap();
+        secret_of(&mut conn).expect("the live database keeps its secret")
+    };
+    let mut conn = diesel::SqliteConnection::establish(copy.to_str().unwrap()).unwrap();
+    assert_eq!(secret_of(&mut conn), None, "the copy has a jwt_secret row");
+    assert!(
+        !bytes
+            .windows(live_secret.len())
+            .any(|w| w == live_secret.as_bytes()),
+        "the secret's bytes are still in the copy's file"
+    );
+
+    // Restored, the copy serves; the tokens of before are refused, new ones work.
+    let restored = {
+        let copy = DatabaseUrl::parse(copy.to_str().unwrap()).unwrap();
+        spawn_app_with(move |c| {
+            c.database_url = copy;
+            c.jwt_secret = None;
+        })
+        .await
+    };
+    assert_eq!(
+        restored.get("/api/v1/auth/me", Some(&admin)).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let fresh = token(&restored, "chief", PASSWORD).await;
+    assert_eq!(
+        restored.get("/api/v1/auth/me", Some(&fresh)).await.status(),
+        StatusCode::OK
+    );
+}
+
+fn secret_of(conn: &mut diesel::SqliteConnection) -> Option<String> {
+    use diesel::prelude::*;
+    masthead::db::schema::settings::table
+        .filter(masthead::db::schema::settings::key.eq("jwt_secret"))
+        .select(masthead::db::schema::settings::value)
+        .first::<String>(conn)
+        .optional()
+        .unwrap()
+}
