@@ -7,7 +7,7 @@ use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{web, FromRequest, HttpRequest};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 
 use crate::db::queries;
 use crate::domain::user::Role;
@@ -70,18 +70,54 @@ impl<P: Policy + 'static> FromRequest for Authenticated<P> {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let found = authenticate(req);
+        let gate = AuthGate::open(req);
         Box::pin(async move {
-            let user = found.await?.ok_or(ApiError::Unauthorized(
-                "This endpoint needs a bearer token.",
-            ))?;
-            if !user.is(P::ROLES) {
-                return Err(ApiError::Forbidden("Your role does not allow this action."));
+            let checked = async {
+                let user = found.await?.ok_or(ApiError::Unauthorized(
+                    "This endpoint needs a bearer token.",
+                ))?;
+                if !user.is(P::ROLES) {
+                    return Err(ApiError::Forbidden("Your role does not allow this action."));
+                }
+                Ok(user)
             }
+            .await;
+            gate.send_replace(Some(checked.is_ok()));
             Ok(Authenticated {
-                user,
+                user: checked?,
                 _policy: PhantomData,
             })
         })
+    }
+}
+
+/// The outcome of a request's authorisation, for extractors that must wait for it: actix polls
+/// a handler's extractors together, so a request body would otherwise be read (up to 3 MiB)
+/// and validated while the token is checked, and a caller with the wrong role would get a 422
+/// or a 403 depending on which finished first. [`Authenticated`] opens the gate when it is
+/// created (handlers name it before their body) and sets it when it knows; the body extractor
+/// (`routes::extract::ApiJson`) waits for it and reads nothing unless it passed.
+#[derive(Clone)]
+pub struct AuthGate(tokio::sync::watch::Receiver<Option<bool>>);
+
+impl AuthGate {
+    fn open(req: &HttpRequest) -> tokio::sync::watch::Sender<Option<bool>> {
+        let (tx, rx) = tokio::sync::watch::channel(None);
+        req.extensions_mut().insert(AuthGate(rx));
+        tx
+    }
+
+    /// The request's gate, if an extractor before this one opened it.
+    pub fn of(req: &HttpRequest) -> Option<Self> {
+        req.extensions().get::<Self>().cloned()
+    }
+
+    /// Whether the request was authorised; `false` also when the check was dropped unfinished.
+    pub async fn passed(mut self) -> bool {
+        matches!(
+            self.0.wait_for(Option::is_some).await.map(|v| *v),
+            Ok(Some(true))
+        )
     }
 }
 

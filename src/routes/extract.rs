@@ -43,8 +43,18 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<usize>().ok())
             .is_some_and(|n| n > BODY_LIMIT);
-        let bytes = web::Bytes::from_request(req, payload);
+        let gate = crate::auth::extract::AuthGate::of(req);
+        // Taken now, read only once the request is authorised.
+        let mut payload = payload.take();
+        let req = req.clone();
         Box::pin(async move {
+            if let Some(gate) = gate {
+                if !gate.passed().await {
+                    // The authorisation extractor, polled before this one, answers with its
+                    // own 401 or 403; this error is never seen.
+                    return Err(ApiError::Forbidden("Your role does not allow this action."));
+                }
+            }
             if !content_type_ok {
                 return Err(ApiError::UnsupportedMediaType(
                     "The request body must be JSON (Content-Type: application/json).".into(),
@@ -53,7 +63,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
             if length_too_big {
                 return Err(ApiError::PayloadTooLarge);
             }
-            let bytes = bytes.await.map_err(|e| {
+            let bytes = web::Bytes::from_request(&req, &mut payload).await.map_err(|e| {
                 if e.as_response_error().status_code()
                     == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE
                 {
