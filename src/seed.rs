@@ -142,7 +142,7 @@ pub fn seed_demo(conn: &mut DbConn) -> Result<Seeded, ApiError> {
             &reader(n),
             &rules,
         )
-        .map(|accepted| accepted.id)
+        .map(|outcome| outcome.accepted.id)
     };
     let question = post(
         conn,

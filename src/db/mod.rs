@@ -131,7 +131,10 @@ fn private_sqlite_files(path: &str) -> Result<(), String> {
             if meta.permissions().mode() & 0o077 != 0 {
                 std::fs::set_permissions(&file, Permissions::from_mode(0o600))
                     .map_err(|e| format!("cannot make {file} private (mode 0600): {e}"))?;
-                tracing::warn!(file, "others could read this database file: made it mode 0600");
+                tracing::warn!(
+                    file,
+                    "others could read this database file: made it mode 0600"
+                );
             }
         }
     }
@@ -243,9 +246,8 @@ impl ManageConnection for ConnectionManager {
                 .map(|c| self.counted(DbConn::Pg(c)))
                 .map_err(r2d2::Error::ConnectionError),
             Backend::Sqlite => {
-                private_sqlite_files(&self.url.target).map_err(|e| {
-                    r2d2::Error::ConnectionError(ConnectionError::BadConnection(e))
-                })?;
+                private_sqlite_files(&self.url.target)
+                    .map_err(|e| r2d2::Error::ConnectionError(ConnectionError::BadConnection(e)))?;
                 let mut conn = SqliteConnection::establish(&self.url.target)
                     .map_err(r2d2::Error::ConnectionError)?;
                 let busy_ms = SQLITE_BUSY_TIMEOUT.as_millis();

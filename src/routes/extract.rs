@@ -63,15 +63,17 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
             if length_too_big {
                 return Err(ApiError::PayloadTooLarge);
             }
-            let bytes = web::Bytes::from_request(&req, &mut payload).await.map_err(|e| {
-                if e.as_response_error().status_code()
-                    == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE
-                {
-                    ApiError::PayloadTooLarge
-                } else {
-                    ApiError::BadRequest("The request body could not be read.".into())
-                }
-            })?;
+            let bytes = web::Bytes::from_request(&req, &mut payload)
+                .await
+                .map_err(|e| {
+                    if e.as_response_error().status_code()
+                        == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE
+                    {
+                        ApiError::PayloadTooLarge
+                    } else {
+                        ApiError::BadRequest("The request body could not be read.".into())
+                    }
+                })?;
             parse_json(&bytes).map(ApiJson)
         })
     }

@@ -146,8 +146,16 @@ async fn errors_carry_security_headers_and_a_request_id() {
 /// Bodies of every kind the JSON extractor refuses, each with the status it would answer.
 fn refused_bodies() -> Vec<(&'static str, &'static str, Vec<u8>)> {
     vec![
-        ("malformed JSON", "application/json", b"{\"title\": ".to_vec()),
-        ("wrong shape", "application/json", b"{\"title\": 5}".to_vec()),
+        (
+            "malformed JSON",
+            "application/json",
+            b"{\"title\": ".to_vec(),
+        ),
+        (
+            "wrong shape",
+            "application/json",
+            b"{\"title\": 5}".to_vec(),
+        ),
         ("not JSON", "text/plain", b"title=x".to_vec()),
         (
             "3 MiB of JSON",
@@ -220,13 +228,10 @@ async fn a_caller_with_the_wrong_role_is_answered_without_the_server_waiting_for
     );
     stream.write_all(head.as_bytes()).await.unwrap();
     let mut answer = vec![0u8; 1024];
-    let read = tokio::time::timeout(
-        std::time::Duration::from_secs(5),
-        stream.read(&mut answer),
-    )
-    .await
-    .expect("answered while the body was still coming")
-    .unwrap();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(5), stream.read(&mut answer))
+        .await
+        .expect("answered while the body was still coming")
+        .unwrap();
     let answer = String::from_utf8_lossy(&answer[..read]);
     assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
 }

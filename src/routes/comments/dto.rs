@@ -53,7 +53,8 @@ pub struct CommentAccepted {
     /// The new comment's id.
     #[schema(example = 42)]
     pub id: i64,
-    /// `pending` (or `approved` when the server approves returning commenters at once).
+    /// Always `pending`: the answer never says whether the comment was filed as spam, repeats
+    /// an earlier one, or was approved at once for a known e-mail address.
     #[schema(example = "pending")]
     pub status: CommentStatus,
 }

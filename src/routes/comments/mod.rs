@@ -62,11 +62,10 @@ fn client(req: &HttpRequest, trust_proxy: bool) -> Client {
     request_body = PostComment,
     security(()),
     responses(
-        (status = 202, description = "Accepted: waits for a moderator", body = CommentAccepted),
+        (status = 202, description = "Accepted: waits for a moderator. The same answer for every comment taken in, whether it waits, was filed as spam, repeats one the same e-mail posted here before (filed as spam), or was approved at once", body = CommentAccepted),
         (status = 400, response = crate::openapi::BadRequest),
         (status = 403, response = crate::openapi::Forbidden),
         (status = 404, response = crate::openapi::NotFound),
-        (status = 409, response = crate::openapi::Conflict),
         (status = 413, response = crate::openapi::PayloadTooLarge),
         (status = 415, response = crate::openapi::UnsupportedMediaType),
         (status = 422, response = crate::openapi::ValidationFailed),
@@ -83,13 +82,12 @@ pub async fn post_comment(
     let client = client(&req, state.config.trust_proxy);
     let rules = IntakeRules::from_config(&state.config);
     let checked = store::Checked::new(&body);
-    let accepted = state
+    let outcome = state
         .db
         .write(move |conn| store::post(conn, &slug, checked, &client, &rules))
         .await?;
-    let public_change = accepted.status == CommentStatus::Approved;
-    let mut response = HttpResponse::build(StatusCode::ACCEPTED).json(accepted);
-    if !public_change {
+    let mut response = HttpResponse::build(StatusCode::ACCEPTED).json(outcome.accepted);
+    if !outcome.public {
         // A comment waiting for a moderator changes nothing readers see.
         response
             .extensions_mut()

@@ -87,9 +87,9 @@ pub fn public_article(
     Ok(article)
 }
 
-/// A stable key for one client's advisory lock.
-fn client_lock_key(ip: &str) -> i64 {
-    let digest = Sha256::digest(ip.as_bytes());
+/// A stable key for an advisory lock on `what` (a client, a comment's duplicate key).
+fn lock_key(what: &str) -> i64 {
+    let digest = Sha256::digest(what.as_bytes());
     let mut bytes = [0u8; 8];
     bytes.copy_from_slice(&digest[..8]);
     i64::from_be_bytes(bytes)
@@ -105,7 +105,7 @@ fn check_rate(
     if rules.rate == 0 {
         return Ok(());
     }
-    queries::comments::lock_client(conn, client_lock_key(ip))?;
+    queries::comments::lock_client(conn, lock_key(ip))?;
     let window = chrono::Duration::seconds(i64::try_from(rules.window_secs).unwrap_or(i64::MAX));
     let (count, oldest) = queries::comments::recent_from(conn, ip, now - window)?;
     if count < i64::from(rules.rate) {
@@ -183,7 +183,7 @@ pub fn post(
     checked: Checked,
     client: &Client,
     rules: &IntakeRules,
-) -> Result<CommentAccepted, ApiError> {
+) -> Result<PostOutcome, ApiError> {
     let Checked {
         parent_id,
         mut v,
@@ -224,15 +224,23 @@ pub fn post(
         if let Some(ip) = &ip {
             check_rate(conn, rules, ip, now)?;
         }
-        let key = duplicate_key(&comment.author_email, &comment.body);
-        if queries::comments::duplicate_exists(conn, article.id, &key)? {
-            return Err(ApiError::Conflict {
-                detail: "This e-mail address already posted this comment on this article.".into(),
-                field: Some("body".into()),
-            });
+        let mut key = duplicate_key(&comment.author_email, &comment.body);
+        // Identical posts at once on several instances take turns (PostgreSQL).
+        queries::comments::lock_client(conn, lock_key(&format!("{}/{key}", article.id)))?;
+        // A second post of the same body with the same e-mail is filed as spam under a key of
+        // its own, and answered like any new comment: an answer that said "already posted"
+        // would tell anyone who typed an address whether its owner wrote that comment.
+        let repeated = queries::comments::duplicate_exists(conn, article.id, &key)?;
+        if repeated {
+            key = format!("{key}/repeat-{}", repeat_suffix());
         }
         let email_key = comment.author_email.to_lowercase();
-        let (status, note) = match spam_reason(conn, rules, &comment, client.ip, now)? {
+        let spam = if repeated {
+            Some("the same e-mail already posted this comment here".to_string())
+        } else {
+            spam_reason(conn, rules, &comment, client.ip, now)?
+        };
+        let (status, note) = match spam {
             Some(reason) => (CommentStatus::Spam, Some(format!("automatic: {reason}"))),
             None if rules.auto_approve
                 && queries::comments::email_has_approved(conn, &email_key)? =>
@@ -285,16 +293,29 @@ pub fn post(
             queries::comments::recount(conn, article.id)?;
             emit(conn, Event::CommentApproved, &data, Some(&private), now)?;
         }
-        Ok(CommentAccepted {
-            id: stored.id,
-            // Spam is answered like any comment waiting for a moderator.
-            status: if status == CommentStatus::Approved {
-                status
-            } else {
-                CommentStatus::Pending
+        Ok(PostOutcome {
+            accepted: CommentAccepted {
+                id: stored.id,
+                // Every comment is answered as waiting for a moderator: spam and repeats alike,
+                // and one approved at once because its e-mail has an approved comment (saying
+                // so would confirm that a typed address belongs to a known commenter).
+                status: CommentStatus::Pending,
             },
+            public: status == CommentStatus::Approved,
         })
     })
+}
+
+/// What [`post`] did: the poster's answer, and whether readers see the comment already.
+pub struct PostOutcome {
+    pub accepted: CommentAccepted,
+    pub public: bool,
+}
+
+/// Random hex, so a repeated comment's key never collides with another's.
+fn repeat_suffix() -> String {
+    let bytes: [u8; 8] = rand::random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn no_such_comment() -> ApiError {
