@@ -1875,3 +1875,33 @@ async fn restoring_a_revision_brings_its_content_back_as_a_new_revision() {
     assert_eq!(revs["data"][0]["title"], "Original headline");
     assert_eq!(revs["data"][0]["body_markdown"], "Original body.");
 }
+
+#[tokio::test]
+async fn the_author_filter_takes_an_id_and_never_a_login_name() {
+    let app = spawn_app().await;
+    let editor = app.token_for("night-desk", Role::Editor).await;
+    let res = app
+        .send_json(
+            Method::POST,
+            ARTICLES,
+            Some(&editor),
+            &json!({"title": "Tram line extended", "body_markdown": "Two stops more.",
+                    "status": "published"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let article: Value = res.json().await.unwrap();
+    let by_id = list(&app, &format!("?author={}", article["author"]["id"]), None).await;
+    assert_eq!(slugs(&by_id), vec!["tram-line-extended"]);
+
+    // A login name that exists and one that does not get the same refusal: the filter cannot
+    // tell anyone which accounts exist.
+    let mut answers = Vec::new();
+    for name in ["night-desk", "no-such-login"] {
+        let res = app.get(&format!("{ARTICLES}?author={name}"), None).await;
+        let problem = assert_problem(res, StatusCode::BAD_REQUEST).await;
+        assert_eq!(error_fields(&problem), vec!["author".to_string()]);
+        answers.push(problem["errors"].clone());
+    }
+    assert_eq!(answers[0], answers[1]);
+}

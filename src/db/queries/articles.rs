@@ -269,12 +269,6 @@ pub enum Visibility {
     Status(Status),
 }
 
-#[derive(Debug, Clone)]
-pub enum AuthorFilter {
-    Id(i64),
-    Username(String),
-}
-
 /// Where the previous page ended.
 #[derive(Debug, Clone, Copy)]
 pub enum After {
@@ -288,7 +282,8 @@ pub struct ListFilter {
     pub tag: Option<String>,
     /// A series slug.
     pub series: Option<String>,
-    pub author: Option<AuthorFilter>,
+    /// The author's user id.
+    pub author: Option<i64>,
     /// Search terms, already split into words.
     pub terms: Option<Vec<String>>,
     pub published_after: Option<NaiveDateTime>,
@@ -521,12 +516,8 @@ fn list_filtered(
             ),
         );
     }
-    match &f.author {
-        Some(AuthorFilter::Id(id)) => query = query.filter(articles::author_id.eq(*id)),
-        Some(AuthorFilter::Username(name)) => {
-            query = query.filter(users::username.eq(name.clone()))
-        }
-        None => {}
+    if let Some(id) = f.author {
+        query = query.filter(articles::author_id.eq(id));
     }
     if let Some(t) = f.published_after {
         query = query.filter(articles::published_at.gt(t));

@@ -332,8 +332,8 @@ pub struct ListParams {
     /// Only articles in the series with this slug.
     #[param(example = "the-trial", pattern = "^[^\\x00]*$")]
     pub series: Option<String>,
-    /// Only articles by this author: a user id or username.
-    #[param(example = "2", pattern = "^[^\\x00]*$")]
+    /// Only articles by this author: the `author.id` of an article (login names are refused).
+    #[param(example = "2", pattern = "^[0-9]{1,9}$")]
     pub author: Option<String>,
     /// Full-text search over title, subtitle and body; results ranked by relevance.
     #[param(example = "ferry", pattern = "^[^\\x00]*$")]
