@@ -135,6 +135,7 @@ pub fn prepare(config: Config) -> Result<AppState, String> {
         cache: Arc::new(crate::routes::response_cache::ResponseCache::new(
             config.cache_max_age,
         )),
+        cursors: Arc::new(crate::routes::pagination::CursorKey::new(secret.as_bytes())),
         config: Arc::new(config),
     })
 }

@@ -16,6 +16,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Public GET responses, shared by the workers of this instance.
     pub cache: Arc<crate::routes::response_cache::ResponseCache>,
+    /// Seals list cursors (derived from the token secret, so instances share it).
+    pub cursors: Arc<crate::routes::pagination::CursorKey>,
 }
 
 /// The pool, with the one way handlers reach it: a closure run on the blocking thread pool.

@@ -1,6 +1,6 @@
 //! Cursor pagination shared by every list: `{data, page: {next_cursor, limit}}` plus a
-//! `Link: <…>; rel="next"` header. Cursors are opaque base64url JSON holding the sort key of the
-//! last row served, so a page deep in a list costs what the first one does.
+//! `Link: <…>; rel="next"` header. Cursors are the sort key of the last row served, sealed
+//! ([`CursorKey`]), so a page deep in a list costs what the first one does.
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse};
@@ -44,19 +44,22 @@ impl PageParams {
     }
 
     /// The decoded cursor, or a field error for anything this server did not issue.
-    pub fn cursor<T: DeserializeOwned>(&self) -> Result<Option<T>, FieldError> {
+    pub fn cursor<T: DeserializeOwned>(&self, keys: &CursorKey) -> Result<Option<T>, FieldError> {
         let Some(raw) = self.cursor.as_deref().filter(|c| !c.is_empty()) else {
             return Ok(None);
         };
-        decode_cursor(raw).map(Some).ok_or_else(|| FieldError {
+        keys.open(raw).map(Some).ok_or_else(|| FieldError {
             field: "cursor".into(),
             message: "is not a cursor issued by this server".into(),
         })
     }
 
     /// Both, reporting every bad parameter at once.
-    pub fn parse<T: DeserializeOwned>(&self) -> Result<(i64, Option<T>), ApiError> {
-        match (self.limit(), self.cursor()) {
+    pub fn parse<T: DeserializeOwned>(
+        &self,
+        keys: &CursorKey,
+    ) -> Result<(i64, Option<T>), ApiError> {
+        match (self.limit(), self.cursor(keys)) {
             (Ok(l), Ok(c)) => Ok((l, c)),
             (l, c) => Err(ApiError::InvalidParameters(
                 [l.err(), c.err()].into_iter().flatten().collect(),
@@ -65,21 +68,102 @@ impl PageParams {
     }
 }
 
-pub fn encode_cursor<T: Serialize>(key: &T) -> String {
-    URL_SAFE_NO_PAD.encode(serde_json::to_vec(key).unwrap_or_default())
+/// Seals and opens cursors. A cursor is the sort key of the last row served, as JSON, encrypted
+/// and authenticated with a key derived from the token secret (so every instance of a site
+/// opens the others' cursors): a client can neither read it (a search cursor holds the row's
+/// relevance score) nor forge one. Sealing is deterministic, so the same page always links to
+/// the same next cursor and its ETag holds.
+///
+/// The construction is SIV with HMAC-SHA256 as the only primitive: the tag is the HMAC of the
+/// JSON under one key (its first 16 bytes); the JSON is XORed with HMAC(other key, tag ‖ i)
+/// blocks. (An AES-SIV crate would add a second version of the cipher crates the tree already
+/// has, which `cargo deny` refuses.)
+pub struct CursorKey {
+    mac: [u8; 32],
+    enc: [u8; 32],
 }
 
-pub fn decode_cursor<T: DeserializeOwned>(raw: &str) -> Option<T> {
-    if raw.len() > MAX_CURSOR_LEN {
-        return None;
+const TAG_LEN: usize = 16;
+
+type HmacSha256 = hmac::Hmac<sha2::Sha256>;
+
+fn hmac_of(key: &[u8], parts: &[&[u8]]) -> HmacSha256 {
+    use hmac::Mac;
+    // HMAC takes a key of any length.
+    let mut mac = <HmacSha256 as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!());
+    for part in parts {
+        mac.update(part);
     }
-    let bytes = URL_SAFE_NO_PAD.decode(raw).ok()?;
-    let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    // No cursor this server issues holds a NUL, and PostgreSQL refuses one in text (a 500).
-    if holds_nul(&value) {
-        return None;
+    mac
+}
+
+impl CursorKey {
+    pub fn new(secret: &[u8]) -> Self {
+        use hmac::Mac;
+        let derive = |label: &[u8]| -> [u8; 32] {
+            hmac_of(secret, &[b"masthead cursor ", label])
+                .finalize()
+                .into_bytes()
+                .into()
+        };
+        Self {
+            mac: derive(b"mac v1"),
+            enc: derive(b"enc v1"),
+        }
     }
-    serde_json::from_value(value).ok()
+
+    fn keystream_xor(&self, tag: &[u8], data: &mut [u8]) {
+        use hmac::Mac;
+        for (i, chunk) in data.chunks_mut(32).enumerate() {
+            let counter = u32::try_from(i).unwrap_or(u32::MAX).to_be_bytes();
+            let block = hmac_of(&self.enc, &[tag, &counter]).finalize().into_bytes();
+            for (byte, k) in chunk.iter_mut().zip(block.iter()) {
+                *byte ^= k;
+            }
+        }
+    }
+
+    pub fn seal<T: Serialize>(&self, key: &T) -> String {
+        self.seal_bytes(&serde_json::to_vec(key).unwrap_or_default())
+    }
+
+    /// Seals any bytes, JSON or not: what `seal` does, open to tests that check `open` against
+    /// hostile content.
+    pub fn seal_bytes(&self, data: &[u8]) -> String {
+        use hmac::Mac;
+        let mut data = data.to_vec();
+        let tag = hmac_of(&self.mac, &[&data]).finalize().into_bytes();
+        let tag = &tag[..TAG_LEN];
+        self.keystream_xor(tag, &mut data);
+        let mut out = Vec::with_capacity(TAG_LEN + data.len());
+        out.extend_from_slice(tag);
+        out.extend_from_slice(&data);
+        URL_SAFE_NO_PAD.encode(out)
+    }
+
+    /// The sort key in a cursor this server sealed, or `None` for anything else.
+    pub fn open<T: DeserializeOwned>(&self, raw: &str) -> Option<T> {
+        use hmac::Mac;
+        if raw.len() > MAX_CURSOR_LEN {
+            return None;
+        }
+        let bytes = URL_SAFE_NO_PAD.decode(raw).ok()?;
+        if bytes.len() < TAG_LEN {
+            return None;
+        }
+        let (tag, sealed) = bytes.split_at(TAG_LEN);
+        let mut data = sealed.to_vec();
+        self.keystream_xor(tag, &mut data);
+        hmac_of(&self.mac, &[&data])
+            .verify_truncated_left(tag)
+            .ok()?;
+        let value: serde_json::Value = serde_json::from_slice(&data).ok()?;
+        // No cursor this server issues holds a NUL, and PostgreSQL refuses one in text (a 500).
+        if holds_nul(&value) {
+            return None;
+        }
+        serde_json::from_value(value).ok()
+    }
 }
 
 fn holds_nul(value: &serde_json::Value) -> bool {
@@ -116,12 +200,13 @@ pub struct Page<T: ToSchema> {
 pub fn split_page<R, K: Serialize>(
     mut rows: Vec<R>,
     limit: i64,
+    keys: &CursorKey,
     key: impl Fn(&R) -> K,
 ) -> (Vec<R>, Option<String>) {
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
     if rows.len() > limit {
         rows.truncate(limit);
-        let next = rows.last().map(|r| encode_cursor(&key(r)));
+        let next = rows.last().map(|r| keys.seal(&key(r)));
         (rows, next)
     } else {
         (rows, None)
@@ -190,13 +275,47 @@ pub fn next_link(req: &HttpRequest, public_url: Option<&str>, cursor: &str) -> S
 mod tests {
     use super::*;
 
+    fn keys() -> CursorKey {
+        CursorKey::new(b"a test secret of thirty-two bytes or more")
+    }
+
     #[test]
     fn cursors_round_trip_and_reject_garbage() {
-        let c = encode_cursor(&(42_i64, "2026-01-01T00:00:00Z"));
-        assert_eq!(decode_cursor::<(i64, String)>(&c).unwrap().0, 42);
+        let keys = keys();
+        let c = keys.seal(&(42_i64, "2026-01-01T00:00:00Z"));
+        assert_eq!(keys.open::<(i64, String)>(&c).unwrap().0, 42);
+        assert_eq!(
+            c,
+            keys.seal(&(42_i64, "2026-01-01T00:00:00Z")),
+            "deterministic"
+        );
         for bad in ["", "!!!", "bm90IGpzb24", &"A".repeat(2000)] {
-            assert!(decode_cursor::<(i64, String)>(bad).is_none(), "{bad}");
+            assert!(keys.open::<(i64, String)>(bad).is_none(), "{bad}");
         }
+    }
+
+    #[test]
+    fn cursors_are_unreadable_and_unforgeable() {
+        let keys = keys();
+        let c = keys.seal(&serde_json::json!({"r": 1.2345, "id": 77}));
+        let raw = URL_SAFE_NO_PAD.decode(&c).unwrap();
+        assert!(!String::from_utf8_lossy(&raw).contains("77"), "{c}");
+        // A plain JSON cursor, a changed byte, a cut one, another site's: all refused.
+        let plain = URL_SAFE_NO_PAD.encode(br#"{"r":9.0,"id":77}"#);
+        assert!(keys.open::<serde_json::Value>(&plain).is_none());
+        for i in [0, TAG_LEN, raw.len() - 1] {
+            let mut flipped = raw.clone();
+            flipped[i] ^= 1;
+            let flipped = URL_SAFE_NO_PAD.encode(flipped);
+            assert!(
+                keys.open::<serde_json::Value>(&flipped).is_none(),
+                "byte {i}"
+            );
+        }
+        let cut = URL_SAFE_NO_PAD.encode(&raw[..raw.len() - 1]);
+        assert!(keys.open::<serde_json::Value>(&cut).is_none());
+        let other = CursorKey::new(b"another site's secret, thirty-two bytes");
+        assert!(other.open::<serde_json::Value>(&c).is_none());
     }
 
     #[test]
@@ -219,10 +338,11 @@ mod tests {
 
     #[test]
     fn split_page_keeps_limit_rows_and_makes_a_cursor() {
-        let (rows, next) = split_page(vec![1, 2, 3], 2, |r| *r);
+        let keys = keys();
+        let (rows, next) = split_page(vec![1, 2, 3], 2, &keys, |r| *r);
         assert_eq!(rows, vec![1, 2]);
-        assert_eq!(decode_cursor::<i32>(&next.unwrap()), Some(2));
-        let (rows, next) = split_page(vec![1, 2], 2, |r| *r);
+        assert_eq!(keys.open::<i32>(&next.unwrap()), Some(2));
+        let (rows, next) = split_page(vec![1, 2], 2, &keys, |r| *r);
         assert_eq!((rows.len(), next), (2, None));
     }
 }

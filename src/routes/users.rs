@@ -138,12 +138,12 @@ pub async fn list_users(
     _admin: AdminUser,
     ApiQuery(params): ApiQuery<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let (limit, after) = params.parse::<i64>()?;
+    let (limit, after) = params.parse::<i64>(&state.cursors)?;
     let rows = state
         .db
         .run(move |conn| Ok(queries::users::list(conn, after, limit + 1)?))
         .await?;
-    let (rows, next) = split_page(rows, limit, |u| u.id);
+    let (rows, next) = split_page(rows, limit, &state.cursors, |u| u.id);
     let data = rows
         .into_iter()
         .map(UserView::try_from)

@@ -358,12 +358,12 @@ pub async fn list_webhooks(
     _admin: AdminUser,
     ApiQuery(params): ApiQuery<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let (limit, before) = params.parse::<i64>()?;
+    let (limit, before) = params.parse::<i64>(&state.cursors)?;
     let rows = state
         .db
         .run(move |conn| Ok(queries::webhooks::list(conn, before, limit + 1)?))
         .await?;
-    let (rows, next) = split_page(rows, limit, |w| w.id);
+    let (rows, next) = split_page(rows, limit, &state.cursors, |w| w.id);
     let data = rows.into_iter().map(|w| view(w, None)).collect();
     Ok(page_response(
         &req,
@@ -610,7 +610,7 @@ pub async fn list_deliveries(
     ApiQuery(params): ApiQuery<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let (limit, before) = params.parse::<i64>()?;
+    let (limit, before) = params.parse::<i64>(&state.cursors)?;
     let rows = state
         .db
         .run(move |conn| {
@@ -618,7 +618,7 @@ pub async fn list_deliveries(
             Ok(queries::webhooks::deliveries(conn, id, before, limit + 1)?)
         })
         .await?;
-    let (rows, next) = split_page(rows, limit, |d| d.id);
+    let (rows, next) = split_page(rows, limit, &state.cursors, |d| d.id);
     let data = rows
         .into_iter()
         .map(delivery_view)

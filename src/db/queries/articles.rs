@@ -102,9 +102,7 @@ pub fn update(
 
 pub fn delete(conn: &mut DbConn, id: i64, expected_version: i32) -> QueryResult<usize> {
     if let DbConn::Sqlite(_) = conn {
-        diesel::sql_query("DELETE FROM articles_fts WHERE rowid = ?")
-            .bind::<diesel::sql_types::BigInt, _>(id)
-            .execute(conn)?;
+        unindex_for_search(conn, id)?;
     }
     diesel::delete(
         articles::table
@@ -195,16 +193,41 @@ pub fn move_slug(
     Ok(())
 }
 
+/// Whether an article of this status is in the public search table (SQLite): published ones
+/// and scheduled ones, which become public with time alone, with no write to move them.
+fn ranks_publicly(status: &str) -> bool {
+    status == Status::Published.as_str() || status == Status::Scheduled.as_str()
+}
+
+/// The SQLite full-text table of public (and scheduled) articles, or of the others. bm25 scores
+/// a match with statistics of the whole table it reads, so public searches read a table that
+/// holds no draft: a draft's words cannot change a public article's rank.
+fn fts_table(public: bool) -> &'static str {
+    if public {
+        "articles_fts"
+    } else {
+        "articles_fts_staff"
+    }
+}
+
+fn unindex_for_search(conn: &mut DbConn, id: i64) -> QueryResult<()> {
+    for table in [fts_table(true), fts_table(false)] {
+        diesel::sql_query(format!("DELETE FROM {table} WHERE rowid = ?"))
+            .bind::<diesel::sql_types::BigInt, _>(id)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
 /// Keeps the SQLite full-text index in step (PostgreSQL indexes an expression of the row).
 pub fn index_for_search(conn: &mut DbConn, article: &Article) -> QueryResult<()> {
     if let DbConn::Sqlite(_) = conn {
         use diesel::sql_types::{BigInt, Nullable};
-        diesel::sql_query("DELETE FROM articles_fts WHERE rowid = ?")
-            .bind::<BigInt, _>(article.id)
-            .execute(conn)?;
-        diesel::sql_query(
-            "INSERT INTO articles_fts (rowid, title, subtitle, body) VALUES (?, ?, ?, ?)",
-        )
+        unindex_for_search(conn, article.id)?;
+        let table = fts_table(ranks_publicly(&article.status));
+        diesel::sql_query(format!(
+            "INSERT INTO {table} (rowid, title, subtitle, body) VALUES (?, ?, ?, ?)"
+        ))
         .bind::<BigInt, _>(article.id)
         .bind::<Text, _>(&article.title)
         .bind::<Nullable<Text>, _>(&article.subtitle)
@@ -408,10 +431,16 @@ fn sqlite_search(
     let DbConn::Sqlite(lite) = conn else {
         return list_filtered(conn, f, None, None);
     };
-    let mut ranked: Vec<(f64, i64)> = diesel::sql_query(
-        "SELECT rowid AS id, -bm25(articles_fts, 10.0, 5.0, 1.0) AS rank \
-         FROM articles_fts WHERE articles_fts MATCH ?",
-    )
+    // Readers, and staff asking for published or scheduled articles, search the public table;
+    // staff asking for drafts or archived ones, the other.
+    let table = fts_table(match f.visibility {
+        Visibility::Public(_) => true,
+        Visibility::Status(status) => ranks_publicly(status.as_str()),
+    });
+    let mut ranked: Vec<(f64, i64)> = diesel::sql_query(format!(
+        "SELECT rowid AS id, -bm25({table}, 10.0, 5.0, 1.0) AS rank \
+         FROM {table} WHERE {table} MATCH ?"
+    ))
     .bind::<Text, _>(fts5_query(terms))
     .load::<Ranked>(lite)?
     .into_iter()

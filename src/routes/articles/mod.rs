@@ -24,9 +24,7 @@ use crate::routes::caching::{
     cached_json_tagged, moved_permanently, required_if_match, written_json,
 };
 use crate::routes::extract::{ApiJson, ApiQuery};
-use crate::routes::pagination::{
-    cached_page_response, decode_cursor, encode_cursor, Page, PageParams, DEFAULT_LIMIT,
-};
+use crate::routes::pagination::{cached_page_response, Page, PageParams, DEFAULT_LIMIT};
 use crate::state::AppState;
 
 const STAFF: &[Role] = &[Role::Admin, Role::Editor];
@@ -114,7 +112,7 @@ pub async fn list_articles(
         None => None,
         Some(raw) => {
             // A forged time outside what the database holds would fail the query: a 500.
-            let c = decode_cursor::<ListCursor>(raw).filter(|c| {
+            let c = state.cursors.open::<ListCursor>(raw).filter(|c| {
                 c.t.is_none_or(|t| crate::domain::timestamp(t.and_utc()).is_ok())
             });
             if c.is_none() {
@@ -215,7 +213,7 @@ pub async fn list_articles(
     let next_cursor = if rows.len() as i64 > limit {
         rows.truncate(limit as usize);
         rows.last().map(|(a, _, rank)| {
-            encode_cursor(&if searching {
+            state.cursors.seal(&if searching {
                 ListCursor {
                     t: None,
                     r: Some(*rank),
@@ -592,7 +590,7 @@ pub async fn list_revisions(
     ApiQuery(params): ApiQuery<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let (limit, before) = params.parse::<i32>()?;
+    let (limit, before) = params.parse::<i32>(&state.cursors)?;
     let rows = state
         .db
         .run(move |conn| {
@@ -605,7 +603,8 @@ pub async fn list_revisions(
             )?)
         })
         .await?;
-    let (rows, next) = crate::routes::pagination::split_page(rows, limit, |(r, _)| r.rev);
+    let (rows, next) =
+        crate::routes::pagination::split_page(rows, limit, &state.cursors, |(r, _)| r.rev);
     let data = rows
         .into_iter()
         .map(|(r, editor_name)| {

@@ -132,7 +132,7 @@ pub async fn list_comments(
     ApiQuery(params): ApiQuery<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let slug = slug.into_inner();
-    let (limit, after) = params.parse::<ThreadCursor>()?;
+    let (limit, after) = params.parse::<ThreadCursor>(&state.cursors)?;
     let rows = state
         .db
         .run(move |conn| {
@@ -145,7 +145,7 @@ pub async fn list_comments(
             )?)
         })
         .await?;
-    let (rows, next) = split_page(rows, limit, |r| ThreadCursor {
+    let (rows, next) = split_page(rows, limit, &state.cursors, |r| ThreadCursor {
         p: r.thread_path.clone(),
     });
     let data = rows
@@ -193,7 +193,7 @@ pub async fn moderation_queue(
         cursor: params.cursor,
     };
     let mut errors: Vec<FieldError> = Vec::new();
-    let parsed = page.parse::<i64>().map_err(|e| {
+    let parsed = page.parse::<i64>(&state.cursors).map_err(|e| {
         if let ApiError::InvalidParameters(e) = e {
             errors.extend(e);
         }
@@ -223,7 +223,7 @@ pub async fn moderation_queue(
             store::moderator_views(conn, rows)
         })
         .await?;
-    let (data, next) = split_page(data, limit, |c| c.id);
+    let (data, next) = split_page(data, limit, &state.cursors, |c| c.id);
     Ok(page_response(
         &req,
         state.config.public_url.as_deref(),
@@ -501,12 +501,12 @@ pub async fn list_blocklist(
     _moderator: ModeratorUser,
     ApiQuery(params): ApiQuery<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let (limit, before) = params.parse::<i64>()?;
+    let (limit, before) = params.parse::<i64>(&state.cursors)?;
     let rows = state
         .db
         .run(move |conn| Ok(queries::comments::list_blocks(conn, before, limit + 1)?))
         .await?;
-    let (rows, next) = split_page(rows, limit, |(b, _)| b.id);
+    let (rows, next) = split_page(rows, limit, &state.cursors, |(b, _)| b.id);
     let data = rows
         .into_iter()
         .map(block_view)

@@ -63,7 +63,7 @@ pub async fn list_series(
     ApiQuery(params): ApiQuery<PageParams>,
     user: MaybeUser,
 ) -> Result<HttpResponse, ApiError> {
-    let (limit, before) = params.parse::<i64>()?;
+    let (limit, before) = params.parse::<i64>(&state.cursors)?;
     let audience = audience(&user);
     let (rows, counts) = state
         .db
@@ -79,7 +79,7 @@ pub async fn list_series(
         })
         .await?;
     let counts: HashMap<i64, i64> = counts.into_iter().collect();
-    let (rows, next) = split_page(rows, limit, |s| s.id);
+    let (rows, next) = split_page(rows, limit, &state.cursors, |s| s.id);
     let data = rows
         .into_iter()
         .map(|s| SeriesSummary {
