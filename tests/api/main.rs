@@ -3,6 +3,7 @@
 
 mod articles;
 mod auth;
+mod cache_memory;
 mod cli;
 mod comments;
 mod contention;
