@@ -18,7 +18,9 @@ use actix_web::web::{Bytes, Data};
 use actix_web::HttpResponse;
 use tokio::sync::Notify;
 
+use crate::config::Config;
 use crate::routes::caching::header_names;
+use crate::routes::feeds::request_origin;
 use crate::state::AppState;
 
 /// The most memory the entries may hold: keys, kept headers and bodies, plus
@@ -258,14 +260,28 @@ impl ResponseCache {
 
 /// The cache key of a request, or `None` when its answer is not to be kept: its query is long
 /// or has a parameter the cached routes do not read.
-fn cache_key(req: &ServiceRequest) -> Option<String> {
+///
+/// Without `MASTHEAD_PUBLIC_URL`, answers with absolute links (feeds) build them from the
+/// request's origin (`feeds::request_origin`: its `Host`, or a trusted proxy's forwarded
+/// headers), so the key starts with that origin: a request sent with another `Host` gets an
+/// entry of its own and never changes what other readers are served. Every cached answer is
+/// keyed so, not only feeds, so that an answer that comes to carry an absolute link cannot
+/// reopen the hole; the byte and entry budget bounds what many hosts can add.
+fn cache_key(req: &ServiceRequest, config: &Config) -> Option<String> {
     let query = req.query_string();
-    if query.is_empty() {
-        return Some(req.path().to_string());
-    }
     let known = query.len() <= MAX_QUERY
         && form_urlencoded::parse(query.as_bytes()).all(|(k, _)| KNOWN_PARAMS.contains(&&*k));
-    known.then(|| format!("{}?{query}", req.path()))
+    if !known {
+        return None;
+    }
+    let origin = match &config.public_url {
+        Some(_) => String::new(),
+        None => request_origin(req.request(), config),
+    };
+    Some(match query {
+        "" => format!("{origin}{}", req.path()),
+        q => format!("{origin}{}?{q}", req.path()),
+    })
 }
 
 fn cacheable_path(path: &str) -> bool {
@@ -275,11 +291,12 @@ fn cacheable_path(path: &str) -> bool {
         || path.starts_with("/series/")
 }
 
-const KEPT_HEADERS: [header::HeaderName; 4] = [
+const KEPT_HEADERS: [header::HeaderName; 5] = [
     header::CONTENT_TYPE,
     header::CACHE_CONTROL,
     header::LINK,
     header::LOCATION,
+    header::VARY,
 ];
 
 fn respond(req: ServiceRequest, e: Entry) -> ServiceResponse<BoxBody> {
@@ -297,7 +314,7 @@ fn respond(req: ServiceRequest, e: Entry) -> ServiceResponse<BoxBody> {
     res.insert_header((header::ETAG, e.etag));
     for (name, value) in e.headers {
         if !(not_modified && name == header::CONTENT_TYPE) {
-            res.insert_header((name, value));
+            res.append_header((name, value));
         }
     }
     let res = if not_modified {
@@ -312,10 +329,10 @@ pub async fn serve_cached(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let Some(cache) = req
+    let Some((cache, config)) = req
         .app_data::<Data<AppState>>()
-        .map(|s| s.cache.clone())
-        .filter(|c| c.enabled())
+        .map(|s| (s.cache.clone(), s.config.clone()))
+        .filter(|(c, _)| c.enabled())
     else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
@@ -338,7 +355,7 @@ pub async fn serve_cached(
     if req.headers().contains_key(header::AUTHORIZATION) || !cacheable_path(req.path()) {
         return Ok(next.call(req).await?.map_into_boxed_body());
     }
-    let Some(key) = cache_key(&req) else {
+    let Some(key) = cache_key(&req, &config) else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
     let _leader = match cache.lookup(&key) {
@@ -368,7 +385,7 @@ pub async fn serve_cached(
     };
     let headers: Vec<_> = KEPT_HEADERS
         .iter()
-        .filter_map(|h| res.headers().get(h).map(|v| (h.clone(), v.clone())))
+        .flat_map(|h| res.headers().get_all(h).map(|v| (h.clone(), v.clone())))
         .collect();
     let (req, res) = res.into_parts();
     let (head, body) = res.into_parts();
@@ -489,11 +506,14 @@ mod tests {
 
     #[test]
     fn long_queries_and_unknown_parameters_are_not_cached() {
+        let mut config = Config::from_lookup(|_| None).expect("default config");
+        config.public_url = Some("https://news.example".into());
         let key = |uri: &str| {
             cache_key(
                 &actix_web::test::TestRequest::get()
                     .uri(uri)
                     .to_srv_request(),
+                &config,
             )
         };
         assert_eq!(key("/api/v1/series").as_deref(), Some("/api/v1/series"));
@@ -507,5 +527,24 @@ mod tests {
         assert_eq!(key(&long), None);
         let fits = format!("/api/v1/articles?q={}", "a".repeat(MAX_QUERY - 2));
         assert!(key(&fits).is_some());
+    }
+
+    #[test]
+    fn without_a_public_url_the_key_holds_the_requests_origin() {
+        let config = Config::from_lookup(|_| None).expect("default config");
+        let key = |host: &str| {
+            cache_key(
+                &actix_web::test::TestRequest::get()
+                    .uri("/feed.atom")
+                    .insert_header(("Host", host))
+                    .to_srv_request(),
+                &config,
+            )
+        };
+        assert_eq!(
+            key("News.Example:8080").as_deref(),
+            Some("http://news.example:8080/feed.atom")
+        );
+        assert_ne!(key("evil.example"), key("news.example"));
     }
 }
