@@ -170,6 +170,7 @@ fn serve(listener: TcpListener, state: AppState) -> Result<Server, String> {
             .wrap(from_fn(routes::response_cache::serve_cached))
             .wrap(from_fn(routes::middleware::refuse_nul))
             .wrap(ErrorHandlers::new().default_handler(problemize))
+            .wrap(from_fn(routes::middleware::harden))
             .wrap(
                 DefaultHeaders::new()
                     .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))

@@ -174,10 +174,9 @@ pub async fn series_feed(
 fn feed_response(req: &HttpRequest, config: &Config, bytes: Vec<u8>) -> HttpResponse {
     let mut res = cached_body(req, config, bytes, ATOM);
     if config.public_url.is_none() && config.trust_proxy {
-        res.headers_mut().append(
-            header::VARY,
-            header::HeaderValue::from_static("Forwarded, X-Forwarded-Host, X-Forwarded-Proto"),
-        );
+        for name in ["Forwarded", "X-Forwarded-Host", "X-Forwarded-Proto"] {
+            crate::routes::middleware::add_vary(res.headers_mut(), name);
+        }
     }
     res
 }

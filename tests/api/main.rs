@@ -13,6 +13,7 @@ mod errors;
 mod exit;
 mod feeds;
 mod fuzz_findings;
+mod hardening;
 mod helpers;
 mod hostile;
 mod instances;
