@@ -39,6 +39,13 @@ impl Application {
             );
         }
         drop(conn);
+        if state.config.public_url.is_none() {
+            tracing::warn!(
+                "MASTHEAD_PUBLIC_URL is unset: feed links use the host each request names \
+                 (or, under MASTHEAD_TRUST_PROXY, a trusted proxy's X-Forwarded-Host/Proto), \
+                 and Link/Location headers are relative; set it to the public base URL"
+            );
+        }
         let listener = TcpListener::bind(state.config.bind)
             .map_err(|e| format!("cannot listen on {}: {e}", state.config.bind))?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
@@ -169,6 +176,7 @@ fn serve(listener: TcpListener, state: AppState) -> Result<Server, String> {
             .wrap(from_fn(routes::response_cache::serve_cached))
             .wrap(from_fn(routes::middleware::refuse_nul))
             .wrap(ErrorHandlers::new().default_handler(problemize))
+            .wrap(from_fn(routes::middleware::harden))
             .wrap(
                 DefaultHeaders::new()
                     .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))

@@ -200,6 +200,11 @@ fn article_attribute_filter<'u>(
     attribute: &str,
     value: &'u str,
 ) -> Option<Cow<'u, str>> {
+    if matches!((element, attribute), ("a", "href") | ("img", "src")) {
+        if let Some(absolute) = protocol_relative_as_https(value) {
+            return Some(Cow::Owned(absolute));
+        }
+    }
     let keep = match (element, attribute) {
         // Relative or mailto image sources make no sense in content that is
         // served to other front-ends; only absolute web URLs load.
@@ -211,6 +216,29 @@ fn article_attribute_filter<'u>(
         _ => true,
     };
     keep.then_some(Cow::Borrowed(value))
+}
+
+/// A protocol-relative URL (`//host/path`) names another host just as `https://host/path`
+/// does, though it passes for a relative link: it is made that absolute URL, so it is checked
+/// and shown like every other absolute link, never taken for a page of the same site. Browsers
+/// also read a backslash as a slash and skip leading spaces and control characters, and tabs
+/// and newlines anywhere (`/\host`, ` //host`, `/\t/host`), so those forms count too.
+fn protocol_relative_as_https(value: &str) -> Option<String> {
+    let cleaned: String = value
+        .trim_start_matches(|c: char| c <= ' ')
+        .chars()
+        .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
+        .collect();
+    if cleaned
+        .chars()
+        .take_while(|c| matches!(c, '/' | '\\'))
+        .count()
+        < 2
+    {
+        return None;
+    }
+    let rest = cleaned.trim_start_matches(['/', '\\']);
+    Some(format!("https://{rest}"))
 }
 
 /// Classes are allowed only where pulldown-cmark emits them, so authors
@@ -683,6 +711,55 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn protocol_relative_links_are_made_absolute_like_other_links_to_other_hosts() {
+        let cases: &[(&str, &str)] = &[
+            (
+                "[x](//evil.example/x)",
+                "<a href=\"https://evil.example/x\" rel=\"noopener noreferrer\">x</a>",
+            ),
+            (
+                "![i](//cdn.example/i.png)",
+                "<img src=\"https://cdn.example/i.png\" alt=\"i\">",
+            ),
+            (
+                "<a href=\"/\\evil.example/x\">x</a>",
+                "href=\"https://evil.example/x\"",
+            ),
+            (
+                "<a href=\"\\\\evil.example\">x</a>",
+                "href=\"https://evil.example\"",
+            ),
+            (
+                "<a href=\" ///evil.example\">x</a>",
+                "href=\"https://evil.example\"",
+            ),
+            (
+                "<a href=\"/&#9;/evil.example\">x</a>",
+                "href=\"https://evil.example\"",
+            ),
+            (
+                "<img src=\"//cdn.example/j.png\">",
+                "src=\"https://cdn.example/j.png\"",
+            ),
+            // Relative links to the same site stay as they are.
+            ("[page](/about)", "href=\"/about\""),
+            ("[fn](#fn-1)", "href=\"#fn-1\""),
+        ];
+        for (markdown, expected) in cases {
+            let html = render_article(markdown).html;
+            assert!(
+                html.contains(expected),
+                "{markdown:?} -> {html}\nmissing {expected:?}"
+            );
+            for relative in ["=\"//", "=\"/\\", "=\"\\", "=\" /"] {
+                assert!(!html.contains(relative), "{markdown:?} -> {html}");
+            }
+        }
+        assert_eq!(protocol_relative_as_https("/x//y"), None);
+        assert_eq!(protocol_relative_as_https("https://a.example"), None);
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! Atom 1.0 feeds: the latest public articles, and each series in its order. Every link is
-//! absolute: from `MASTHEAD_PUBLIC_URL`, or else the request's own origin.
+//! absolute (most feed readers resolve nothing): from `MASTHEAD_PUBLIC_URL`, or else the
+//! request's own origin, so feeds work out of the box on a laptop; the response cache keys on
+//! that origin then.
 
 use std::collections::HashMap;
 
@@ -84,7 +86,7 @@ pub async fn site_feed(
         entries: articles.into_iter().map(|a| entry(&site, a)).collect(),
         ..base_feed()
     };
-    Ok(cached_body(&req, &state.config, to_bytes(&feed)?, ATOM))
+    Ok(feed_response(&req, &state.config, to_bytes(&feed)?))
 }
 
 /// A series' feed.
@@ -163,7 +165,20 @@ pub async fn series_feed(
         entries: articles.into_iter().map(|a| entry(&site, a)).collect(),
         ..base_feed()
     };
-    Ok(cached_body(&req, &state.config, to_bytes(&feed)?, ATOM))
+    Ok(feed_response(&req, &state.config, to_bytes(&feed)?))
+}
+
+/// The feed's answer. When its links come from forwarded headers, `Vary` names them, so a
+/// shared cache in front keeps one copy per origin (or none) instead of serving one reader's
+/// links to all.
+fn feed_response(req: &HttpRequest, config: &Config, bytes: Vec<u8>) -> HttpResponse {
+    let mut res = cached_body(req, config, bytes, ATOM);
+    if config.public_url.is_none() && config.trust_proxy {
+        for name in ["Forwarded", "X-Forwarded-Host", "X-Forwarded-Proto"] {
+            crate::routes::middleware::add_vary(res.headers_mut(), name);
+        }
+    }
+    res
 }
 
 /// Where the feed's links point.
@@ -179,7 +194,7 @@ impl Site {
         let base = config
             .public_url
             .clone()
-            .unwrap_or_else(|| request_origin(req, config.trust_proxy));
+            .unwrap_or_else(|| request_origin(req, config));
         let authority = base.split_once("://").map_or(base.as_str(), |(_, a)| a);
         let authority = authority.split('/').next().unwrap_or(authority);
         let host = match authority.strip_prefix('[') {
@@ -204,13 +219,24 @@ impl Site {
     }
 }
 
-/// The request's scheme and host. Forwarded headers count only behind a trusted proxy:
-/// otherwise anyone could make a shared cache keep a feed linking to another site.
-fn request_origin(req: &HttpRequest, trust_proxy: bool) -> String {
-    if trust_proxy {
+/// The scheme and host the request was sent to, which feed links use when
+/// `MASTHEAD_PUBLIC_URL` is unset. Forwarded headers count only under `MASTHEAD_TRUST_PROXY`
+/// and from a peer in `MASTHEAD_TRUSTED_PROXIES`: otherwise anyone could choose them. Any
+/// cache of an answer built from this must key on it (the response cache does: see
+/// `response_cache::cache_key`), or one reader's `Host` would become every reader's links.
+pub fn request_origin(req: &HttpRequest, config: &Config) -> String {
+    let from_trusted_proxy = config.trust_proxy
+        && req.peer_addr().is_some_and(|peer| {
+            config
+                .trusted_proxies
+                .iter()
+                .any(|net| net.contains(&peer.ip()))
+        });
+    if from_trusted_proxy {
         let info = req.connection_info();
-        if is_plain_host(info.host()) {
-            return format!("{}://{}", info.scheme(), info.host());
+        let scheme = info.scheme().to_ascii_lowercase();
+        if is_plain_host(info.host()) && matches!(scheme.as_str(), "http" | "https") {
+            return format!("{scheme}://{}", info.host().to_ascii_lowercase());
         }
     }
     let scheme = if req.app_config().secure() {
@@ -229,7 +255,7 @@ fn request_origin(req: &HttpRequest, trust_proxy: bool) -> String {
         })
         .filter(|h| is_plain_host(h))
         .unwrap_or_else(|| req.app_config().host());
-    format!("{scheme}://{host}")
+    format!("{scheme}://{}", host.to_ascii_lowercase())
 }
 
 /// A host with an optional port, and nothing that could add a path or user info to a URL.

@@ -5,7 +5,7 @@
 //! change shows within that; and every successful write on this instance empties it at once,
 //! so its own changes show immediately. Requests with a token are never cached.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -18,13 +18,40 @@ use actix_web::web::{Bytes, Data};
 use actix_web::HttpResponse;
 use tokio::sync::Notify;
 
+use crate::config::Config;
 use crate::routes::caching::header_names;
+use crate::routes::feeds::request_origin;
 use crate::state::AppState;
 
-/// Past this many bytes of bodies the cache starts over.
-const MAX_BYTES: usize = 16 * 1024 * 1024;
-/// Bodies larger than this are not kept.
+/// The most memory the entries may hold: keys, kept headers and bodies, plus
+/// [`ENTRY_OVERHEAD`] for each. Past it the oldest entries go first.
+pub const MAX_BYTES: usize = 16 * 1024 * 1024;
+/// The most entries kept, whatever their size: many tiny ones cost their overhead too.
+pub const MAX_ENTRIES: usize = 4096;
+/// Responses larger than this (all counted) are not kept.
 const MAX_ENTRY: usize = 512 * 1024;
+/// Requests with a longer query string are not cached: no filter or cursor this API reads
+/// needs more, and a flood of unique long queries would otherwise fill the budget with keys.
+pub const MAX_QUERY: usize = 512;
+/// What an entry costs besides its bytes: its map slot and queue slot, the `Entry` itself and
+/// its header list (measured at about 200 bytes; rounded up).
+const ENTRY_OVERHEAD: usize = 256;
+/// The query parameters of the cached routes (the public lists' filters and page controls). A
+/// request with any other parameter is answered but not kept: an unknown parameter changes
+/// nothing in the answer, so caching it would only let anyone multiply entries. A filter added
+/// later and not listed here is merely not cached.
+const KNOWN_PARAMS: [&str; 10] = [
+    "limit",
+    "cursor",
+    "tag",
+    "series",
+    "author",
+    "q",
+    "published_after",
+    "published_before",
+    "order",
+    "status",
+];
 
 #[derive(Clone)]
 struct Entry {
@@ -34,15 +61,64 @@ struct Entry {
     body: Bytes,
 }
 
+impl Entry {
+    /// What keeping this entry under `key` costs, as counted against [`MAX_BYTES`].
+    fn size(&self, key: &str) -> usize {
+        let headers: usize = self
+            .headers
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len())
+            .sum();
+        ENTRY_OVERHEAD + key.len() + self.etag.len() + headers + self.body.len()
+    }
+}
+
 #[derive(Default)]
 struct Inner {
     generation: u64,
+    /// The sum of the entries' sizes ([`Entry::size`]).
     bytes: usize,
-    entries: HashMap<String, Entry>,
+    entries: HashMap<Arc<str>, (Entry, usize)>,
+    /// The keys in the order they were stored. Every entry lives as long as every other, so
+    /// the front holds the expired ones first, then the oldest: evicting from the front drops
+    /// expired entries before anything still fresh, each at most once (amortised O(1)).
+    order: VecDeque<Arc<str>>,
     /// Keys whose response one request is computing now; the others asking for it wait for
     /// that one instead of all running the same queries (a popular page that just expired,
     /// or a costly search, would otherwise be computed by every waiting connection at once).
     pending: HashMap<String, Arc<Notify>>,
+}
+
+impl Inner {
+    /// Drops the oldest entry; `false` when there is none.
+    fn evict_oldest(&mut self) -> bool {
+        let Some(key) = self.order.pop_front() else {
+            return false;
+        };
+        if let Some((_, size)) = self.entries.remove(&key) {
+            self.bytes -= size;
+        }
+        true
+    }
+
+    /// Drops every expired entry (they are all at the front).
+    fn evict_expired(&mut self, ttl: Duration, now: Instant) {
+        while let Some(key) = self.order.front() {
+            let expired = self
+                .entries
+                .get(key)
+                .is_none_or(|(e, _)| now.duration_since(e.stored) >= ttl);
+            if !expired || !self.evict_oldest() {
+                break;
+            }
+        }
+    }
+
+    fn clear(&mut self) {
+        self.entries.clear();
+        self.order.clear();
+        self.bytes = 0;
+    }
 }
 
 /// What a cache look-up found.
@@ -96,9 +172,16 @@ impl ResponseCache {
     pub fn invalidate(&self) {
         if let Ok(mut inner) = self.inner.lock() {
             inner.generation += 1;
-            inner.entries.clear();
-            inner.bytes = 0;
+            inner.clear();
         }
+    }
+
+    /// How many entries are kept and the bytes they count for.
+    pub fn usage(&self) -> (usize, usize) {
+        self.inner
+            .lock()
+            .map(|i| (i.entries.len(), i.bytes))
+            .unwrap_or_default()
     }
 
     fn generation(&self) -> u64 {
@@ -114,8 +197,8 @@ impl ResponseCache {
         inner
             .entries
             .get(key)
-            .filter(|e| e.stored.elapsed() < ttl)
-            .cloned()
+            .filter(|(e, _)| e.stored.elapsed() < ttl)
+            .map(|(e, _)| e.clone())
     }
 
     fn lookup(self: &Arc<Self>, key: &str) -> Option<Lookup> {
@@ -143,23 +226,62 @@ impl ResponseCache {
             .unwrap_or(false)
     }
 
-    /// Keeps `entry` unless a write happened since the response was read (`generation`).
-    fn put(&self, key: String, entry: Entry, generation: u64) {
+    /// Keeps `entry` unless a write happened since the response was read (`generation`),
+    /// evicting expired entries and then the oldest ones until it fits.
+    fn put(&self, key: &str, mut entry: Entry, generation: u64) {
+        let size = entry.size(key);
+        if size > MAX_ENTRY {
+            return;
+        }
         let Ok(mut inner) = self.inner.lock() else {
             return;
         };
         if inner.generation != generation {
             return;
         }
-        if inner.bytes + entry.body.len() > MAX_BYTES {
-            inner.entries.clear();
-            inner.bytes = 0;
+        let now = Instant::now();
+        // Stamped under the lock, so `order` is in `stored` order.
+        entry.stored = now;
+        inner.evict_expired(self.ttl, now);
+        if let Some((_, old)) = inner.entries.remove(key) {
+            // Rare (a fresh entry replaced): its queue slot goes too, so none is left behind.
+            inner.bytes -= old;
+            inner.order.retain(|k| &**k != key);
         }
-        inner.bytes += entry.body.len();
-        if let Some(old) = inner.entries.insert(key, entry) {
-            inner.bytes -= old.body.len();
-        }
+        while (inner.bytes + size > MAX_BYTES || inner.order.len() >= MAX_ENTRIES)
+            && inner.evict_oldest()
+        {}
+        let key: Arc<str> = Arc::from(key);
+        inner.bytes += size;
+        inner.order.push_back(key.clone());
+        inner.entries.insert(key, (entry, size));
     }
+}
+
+/// The cache key of a request, or `None` when its answer is not to be kept: its query is long
+/// or has a parameter the cached routes do not read.
+///
+/// Without `MASTHEAD_PUBLIC_URL`, answers with absolute links (feeds) build them from the
+/// request's origin (`feeds::request_origin`: its `Host`, or a trusted proxy's forwarded
+/// headers), so the key starts with that origin: a request sent with another `Host` gets an
+/// entry of its own and never changes what other readers are served. Every cached answer is
+/// keyed so, not only feeds, so that an answer that comes to carry an absolute link cannot
+/// reopen the hole; the byte and entry budget bounds what many hosts can add.
+fn cache_key(req: &ServiceRequest, config: &Config) -> Option<String> {
+    let query = req.query_string();
+    let known = query.len() <= MAX_QUERY
+        && form_urlencoded::parse(query.as_bytes()).all(|(k, _)| KNOWN_PARAMS.contains(&&*k));
+    if !known {
+        return None;
+    }
+    let origin = match &config.public_url {
+        Some(_) => String::new(),
+        None => request_origin(req.request(), config),
+    };
+    Some(match query {
+        "" => format!("{origin}{}", req.path()),
+        q => format!("{origin}{}?{q}", req.path()),
+    })
 }
 
 fn cacheable_path(path: &str) -> bool {
@@ -169,11 +291,12 @@ fn cacheable_path(path: &str) -> bool {
         || path.starts_with("/series/")
 }
 
-const KEPT_HEADERS: [header::HeaderName; 4] = [
+const KEPT_HEADERS: [header::HeaderName; 5] = [
     header::CONTENT_TYPE,
     header::CACHE_CONTROL,
     header::LINK,
     header::LOCATION,
+    header::VARY,
 ];
 
 fn respond(req: ServiceRequest, e: Entry) -> ServiceResponse<BoxBody> {
@@ -191,7 +314,7 @@ fn respond(req: ServiceRequest, e: Entry) -> ServiceResponse<BoxBody> {
     res.insert_header((header::ETAG, e.etag));
     for (name, value) in e.headers {
         if !(not_modified && name == header::CONTENT_TYPE) {
-            res.insert_header((name, value));
+            res.append_header((name, value));
         }
     }
     let res = if not_modified {
@@ -206,10 +329,10 @@ pub async fn serve_cached(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let Some(cache) = req
+    let Some((cache, config)) = req
         .app_data::<Data<AppState>>()
-        .map(|s| s.cache.clone())
-        .filter(|c| c.enabled())
+        .map(|s| (s.cache.clone(), s.config.clone()))
+        .filter(|(c, _)| c.enabled())
     else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
@@ -232,9 +355,8 @@ pub async fn serve_cached(
     if req.headers().contains_key(header::AUTHORIZATION) || !cacheable_path(req.path()) {
         return Ok(next.call(req).await?.map_into_boxed_body());
     }
-    let key = match req.query_string() {
-        "" => req.path().to_string(),
-        q => format!("{}?{q}", req.path()),
+    let Some(key) = cache_key(&req, &config) else {
+        return Ok(next.call(req).await?.map_into_boxed_body());
     };
     let _leader = match cache.lookup(&key) {
         Some(Lookup::Hit(entry)) => return Ok(respond(req, entry)),
@@ -263,7 +385,7 @@ pub async fn serve_cached(
     };
     let headers: Vec<_> = KEPT_HEADERS
         .iter()
-        .filter_map(|h| res.headers().get(h).map(|v| (h.clone(), v.clone())))
+        .flat_map(|h| res.headers().get_all(h).map(|v| (h.clone(), v.clone())))
         .collect();
     let (req, res) = res.into_parts();
     let (head, body) = res.into_parts();
@@ -272,12 +394,14 @@ pub async fn serve_cached(
         .map_err(|e| actix_web::error::ErrorInternalServerError(e.into().to_string()))?;
     if bytes.len() <= MAX_ENTRY {
         cache.put(
-            key,
+            &key,
             Entry {
                 stored: Instant::now(),
                 etag,
                 headers,
-                body: bytes.clone(),
+                // A copy of exactly its length: the response's buffer may have spare capacity
+                // that the budget would not see.
+                body: Bytes::copy_from_slice(&bytes),
             },
             generation,
         );
@@ -286,4 +410,141 @@ pub async fn serve_cached(
         req,
         head.set_body(bytes).map_into_boxed_body(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(body_len: usize) -> Entry {
+        Entry {
+            stored: Instant::now(),
+            etag: HeaderValue::from_static("\"e\""),
+            headers: vec![(header::CONTENT_TYPE, HeaderValue::from_static("x/y"))],
+            body: Bytes::from(vec![b'x'; body_len]),
+        }
+    }
+
+    fn has(cache: &ResponseCache, key: &str) -> bool {
+        cache.get(key).is_some()
+    }
+
+    #[test]
+    fn the_budget_counts_keys_headers_and_overhead() {
+        let cache = ResponseCache::new(60);
+        let key = "k".repeat(300);
+        cache.put(&key, entry(1000), 0);
+        let expected = ENTRY_OVERHEAD + 300 + "\"e\"".len() + "content-type".len() + 3 + 1000;
+        assert_eq!(cache.usage(), (1, expected));
+    }
+
+    #[test]
+    fn past_the_byte_budget_the_oldest_entries_go_first() {
+        let cache = ResponseCache::new(60);
+        let body = MAX_ENTRY - 1024;
+        let fit = MAX_BYTES / entry(body).size("key-000");
+        for i in 0..fit + 3 {
+            cache.put(&format!("key-{i:03}"), entry(body), 0);
+            assert!(cache.usage().1 <= MAX_BYTES, "over budget after {i}");
+        }
+        assert_eq!(cache.usage().0, fit);
+        for i in 0..3 {
+            assert!(!has(&cache, &format!("key-{i:03}")), "key-{i:03} kept");
+        }
+        assert!(has(&cache, &format!("key-{:03}", fit + 2)));
+        assert!(has(&cache, "key-003"));
+    }
+
+    #[test]
+    fn entries_are_capped_in_number_however_small() {
+        let cache = ResponseCache::new(60);
+        for i in 0..MAX_ENTRIES + 10 {
+            cache.put(&i.to_string(), entry(0), 0);
+        }
+        assert_eq!(cache.usage().0, MAX_ENTRIES);
+        assert!(!has(&cache, "9"));
+        assert!(has(&cache, "10"));
+        let inner = cache.inner.lock().unwrap();
+        assert_eq!(inner.order.len(), MAX_ENTRIES);
+    }
+
+    #[test]
+    fn expired_entries_are_evicted_by_the_next_insert() {
+        let cache = ResponseCache::new(1);
+        cache.put("old-1", entry(10_000), 0);
+        cache.put("old-2", entry(10_000), 0);
+        std::thread::sleep(Duration::from_millis(1100));
+        cache.put("new", entry(10), 0);
+        let (count, bytes) = cache.usage();
+        assert_eq!((count, bytes), (1, entry(10).size("new")));
+        assert_eq!(cache.inner.lock().unwrap().order.len(), 1);
+    }
+
+    #[test]
+    fn a_replaced_entry_leaves_nothing_behind() {
+        let cache = ResponseCache::new(60);
+        cache.put("a", entry(100), 0);
+        cache.put("b", entry(100), 0);
+        cache.put("a", entry(5000), 0);
+        assert_eq!(
+            cache.usage(),
+            (2, entry(100).size("b") + entry(5000).size("a"))
+        );
+        let inner = cache.inner.lock().unwrap();
+        let order: Vec<&str> = inner.order.iter().map(|k| &**k).collect();
+        assert_eq!(order, ["b", "a"]);
+    }
+
+    #[test]
+    fn an_entry_over_its_own_limit_or_from_an_older_generation_is_not_kept() {
+        let cache = ResponseCache::new(60);
+        cache.put("big", entry(MAX_ENTRY), 0);
+        cache.invalidate();
+        cache.put("stale", entry(10), 0);
+        assert_eq!(cache.usage(), (0, 0));
+    }
+
+    #[test]
+    fn long_queries_and_unknown_parameters_are_not_cached() {
+        let mut config = Config::from_lookup(|_| None).expect("default config");
+        config.public_url = Some("https://news.example".into());
+        let key = |uri: &str| {
+            cache_key(
+                &actix_web::test::TestRequest::get()
+                    .uri(uri)
+                    .to_srv_request(),
+                &config,
+            )
+        };
+        assert_eq!(key("/api/v1/series").as_deref(), Some("/api/v1/series"));
+        assert_eq!(
+            key("/api/v1/articles?tag=x&limit=5").as_deref(),
+            Some("/api/v1/articles?tag=x&limit=5")
+        );
+        assert_eq!(key("/api/v1/series?x1=a"), None);
+        assert_eq!(key("/api/v1/articles?tag=x&utm_source=y"), None);
+        let long = format!("/api/v1/articles?q={}", "a".repeat(MAX_QUERY));
+        assert_eq!(key(&long), None);
+        let fits = format!("/api/v1/articles?q={}", "a".repeat(MAX_QUERY - 2));
+        assert!(key(&fits).is_some());
+    }
+
+    #[test]
+    fn without_a_public_url_the_key_holds_the_requests_origin() {
+        let config = Config::from_lookup(|_| None).expect("default config");
+        let key = |host: &str| {
+            cache_key(
+                &actix_web::test::TestRequest::get()
+                    .uri("/feed.atom")
+                    .insert_header(("Host", host))
+                    .to_srv_request(),
+                &config,
+            )
+        };
+        assert_eq!(
+            key("News.Example:8080").as_deref(),
+            Some("http://news.example:8080/feed.atom")
+        );
+        assert_ne!(key("evil.example"), key("news.example"));
+    }
 }

@@ -100,3 +100,48 @@ async fn the_interactive_docs_are_served_from_the_binary() {
         .unwrap();
     assert!(init.contains("/api-docs/openapi.json"));
 }
+
+#[tokio::test]
+async fn the_interactive_docs_carry_a_strict_content_security_policy() {
+    let app = spawn_app().await;
+    let res = app.get("/docs/", None).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let csp = crate::helpers::header(&res, "content-security-policy").expect("a CSP on /docs/");
+    for directive in [
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "connect-src 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+    ] {
+        assert!(csp.contains(directive), "{directive} missing from {csp}");
+    }
+    assert!(!csp.contains("unsafe"), "{csp}");
+    assert_eq!(
+        crate::helpers::header(&res, "x-content-type-options").as_deref(),
+        Some("nosniff")
+    );
+    assert_eq!(
+        crate::helpers::header(&res, "referrer-policy").as_deref(),
+        Some("no-referrer")
+    );
+    // The policy forbids inline script and style: the page must have none.
+    let html = res.text().await.unwrap();
+    let lower = html.to_ascii_lowercase();
+    for script in lower.split("<script").skip(1) {
+        let tag = script.split('>').next().unwrap_or("");
+        assert!(
+            tag.contains("src="),
+            "an inline script in /docs/: <script{tag}>"
+        );
+    }
+    assert!(
+        !lower.contains("<style") && !lower.contains(" style="),
+        "inline style in /docs/"
+    );
+    // The API's own answers load and run nothing either.
+    let res = app.get("/api/v1/articles", None).await;
+    let csp = crate::helpers::header(&res, "content-security-policy").expect("a CSP on JSON");
+    assert!(csp.starts_with("default-src 'none'"), "{csp}");
+}

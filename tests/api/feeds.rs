@@ -441,3 +441,123 @@ async fn an_old_series_slug_redirects_to_the_current_feed() {
     );
     fetch_feed(&app, "/series/ferry-strike-talks/feed.atom").await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Links never come from one reader's headers into another's answer
+// ---------------------------------------------------------------------------------------------
+
+/// GETs `path` with every header of `headers`; the answer's status, headers and body.
+async fn get_with(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> (StatusCode, String) {
+    let mut req = app.request(Method::GET, path);
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    let res = req.send().await.expect("request sent");
+    let status = res.status();
+    let mut seen = format!("{:?}", res.headers());
+    seen.push_str(&res.text().await.unwrap_or_default());
+    (status, seen)
+}
+
+#[tokio::test]
+async fn a_request_with_another_host_does_not_change_the_links_others_are_served() {
+    // No MASTHEAD_PUBLIC_URL: feed links come from the request's own host.
+    let app = spawn_app().await;
+    let editor = app.token_for("ed", Role::Editor).await;
+    let a = published(&app, &editor, "Harbour reopens", 2).await;
+    let b = published(&app, &editor, "Harbour fees", 1).await;
+    let series = new_series(&app, &editor, json!({"title": "Harbour"})).await;
+    set_order(&app, &editor, &series, &[&a, &b]).await;
+    let series_feed = format!("/series/{}/feed.atom", series["slug"].as_str().unwrap());
+    // A list with a next page (Link) and an old slug's redirect (Location).
+    let list = "/api/v1/articles?limit=1";
+    let res = app
+        .request(Method::PATCH, &format!("/api/v1/articles/{}", a["id"]))
+        .bearer_auth(&editor)
+        .header(
+            "If-Match",
+            header(
+                &app.get(
+                    &format!("/api/v1/articles/{}", a["slug"].as_str().unwrap()),
+                    None,
+                )
+                .await,
+                "etag",
+            )
+            .expect("an ETag"),
+        )
+        .json(&json!({"slug": "harbour-reopens-at-last"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let moved = format!("/api/v1/articles/{}", a["slug"].as_str().unwrap());
+
+    for path in ["/feed.atom", series_feed.as_str(), list, moved.as_str()] {
+        for hostile in [
+            vec![("Host", "evil.example")],
+            vec![
+                ("Host", "evil.example:8443"),
+                ("X-Forwarded-Host", "evil.example"),
+            ],
+            vec![
+                ("X-Forwarded-Host", "evil.example"),
+                ("X-Forwarded-Proto", "https"),
+            ],
+            vec![("Forwarded", "host=evil.example;proto=https")],
+        ] {
+            let (status, _) = get_with(&app, path, &hostile).await;
+            assert!(
+                status.is_success() || status.is_redirection(),
+                "{path}: {status}"
+            );
+            let (status, plain) = get_with(&app, path, &[]).await;
+            assert!(
+                status.is_success() || status.is_redirection(),
+                "{path}: {status}"
+            );
+            assert!(
+                !plain.contains("evil.example"),
+                "{path} after a request with {hostile:?}: {plain}"
+            );
+        }
+    }
+    // The plain reader's feed links to where it was fetched from.
+    let (feed, _, _) = fetch_feed(&app, &series_feed).await;
+    assert_eq!(link(&feed.links, "self"), app.url(&series_feed));
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_feed_links_follow_its_forwarded_host_and_no_one_elses() {
+    let app = spawn_app_with(|c| c.trust_proxy = true).await;
+    let editor = app.token_for("ed", Role::Editor).await;
+    published(&app, &editor, "Night ferry", 1).await;
+    let forwarded = [
+        ("X-Forwarded-Host", "news.example"),
+        ("X-Forwarded-Proto", "https"),
+    ];
+    let (status, proxied) = get_with(&app, "/feed.atom", &forwarded).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        proxied.contains("https://news.example/feed.atom"),
+        "{proxied}"
+    );
+    assert!(
+        proxied
+            .to_ascii_lowercase()
+            .contains("vary\": \"forwarded, x-forwarded-host"),
+        "no Vary on forwarded headers: {proxied}"
+    );
+    let (_, direct) = get_with(&app, "/feed.atom", &[]).await;
+    assert!(!direct.contains("news.example"), "{direct}");
+
+    // The same headers from a peer that is not a trusted proxy are ignored.
+    let untrusting = spawn_app_with(|c| {
+        c.trust_proxy = true;
+        c.trusted_proxies = vec!["10.0.0.0/8".parse().unwrap()];
+    })
+    .await;
+    let (status, spoofed) = get_with(&untrusting, "/feed.atom", &forwarded).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!spoofed.contains("news.example"), "{spoofed}");
+}

@@ -3,6 +3,7 @@
 
 mod articles;
 mod auth;
+mod cache_memory;
 mod cli;
 mod comments;
 mod contention;
@@ -12,6 +13,7 @@ mod errors;
 mod exit;
 mod feeds;
 mod fuzz_findings;
+mod hardening;
 mod helpers;
 mod hostile;
 mod instances;
