@@ -16,6 +16,7 @@ mod helpers;
 mod hostile;
 mod instances;
 mod operations;
+mod proxies;
 mod renders;
 mod schema;
 mod series;
