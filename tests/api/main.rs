@@ -15,6 +15,7 @@ mod fuzz_findings;
 mod helpers;
 mod hostile;
 mod instances;
+mod login_limits;
 mod operations;
 mod proxies;
 mod renders;
