@@ -10,7 +10,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use masthead::config::default_trusted_proxies;
 use masthead::domain::article;
+use masthead::domain::client_addr;
 use masthead::domain::comment::{self, BlockKind, CommentForm, NewComment, SpamRules};
 use masthead::domain::html_depth::nesting_exceeds;
 use masthead::domain::markdown::{plain_text, render_article, render_comment};
@@ -1121,7 +1123,8 @@ fn client_addresses_and_spam_rules_never_panic() {
         2000,
         input,
         |(peer, fwd, trust, keywords, body)| {
-            let ip = comment::client_ip(peer, fwd.as_deref(), trust);
+            let lines = fwd.as_deref().map(str::as_bytes);
+            let ip = client_addr::client_ip(peer, lines, trust, &default_trusted_proxies());
             if let Some(IpAddr::V6(v6)) = ip {
                 prop_assert!(v6.to_ipv4_mapped().is_none(), "mapped address {v6}");
             }

@@ -1,4 +1,5 @@
-//! Argon2id password hashing. Callers run these inside `web::block`: hashing is slow on purpose.
+//! Argon2id password hashing. Hashing is slow on purpose (tens of milliseconds of CPU and
+//! 19 MiB each): callers run it through [`on_hashing_threads`], holding no pooled connection.
 
 use std::sync::OnceLock;
 
@@ -7,6 +8,34 @@ use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::Argon2;
 
 use crate::domain::user::Password;
+
+/// Runs `f`, a hash or a check, on threads of its own: as many as there are cores, further
+/// ones queueing. Not on the request handlers' blocking threads, which are sized to the
+/// database pool and where database work would wait behind every login being checked; and
+/// never more at once than the cores can run, so a burst of logins cannot exhaust memory.
+pub async fn on_hashing_threads<T, F>(f: F) -> Result<T, String>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    static THREADS: OnceLock<Result<tokio::runtime::Runtime, String>> = OnceLock::new();
+    let threads = THREADS
+        .get_or_init(|| {
+            let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+            // Only its blocking pool is used: those threads run without the runtime being driven.
+            tokio::runtime::Builder::new_current_thread()
+                .max_blocking_threads(cores)
+                .thread_name("password-hash")
+                .build()
+                .map_err(|e| format!("cannot start the password hashing threads: {e}"))
+        })
+        .as_ref()
+        .map_err(Clone::clone)?;
+    threads
+        .spawn_blocking(f)
+        .await
+        .map_err(|e| format!("password hashing failed: {e}"))
+}
 
 pub fn hash(password: &Password) -> Result<String, String> {
     Argon2::default()
@@ -52,5 +81,21 @@ mod tests {
         assert!(verify("correct horse", &a));
         assert!(!verify("wrong horse", &a));
         assert!(!verify("correct horse", "not-a-hash"));
+    }
+
+    #[tokio::test]
+    async fn hashing_threads_run_checks_and_queue_beyond_the_cores() {
+        let stored = hash(&Password::parse("correct horse").unwrap()).unwrap();
+        let checks = (0..4).map(|i| {
+            let stored = stored.clone();
+            let candidate = if i % 2 == 0 { "correct horse" } else { "wrong" };
+            on_hashing_threads(move || verify(candidate, &stored))
+        });
+        let results: Vec<bool> = futures_util::future::join_all(checks)
+            .await
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(results, [true, false, true, false]);
     }
 }

@@ -27,6 +27,7 @@ diesel::table! {
         id -> BigInt,
         username -> Text,
         failed_at -> Timestamp,
+        address_key -> Nullable<Text>,
     }
 }
 

@@ -2,6 +2,7 @@
 //! once, at the edge, so the rest of the code never sees an invalid value.
 
 pub mod article;
+pub mod client_addr;
 pub mod comment;
 pub mod html_depth;
 pub mod markdown;

@@ -1,13 +1,15 @@
 //! `POST /api/v1/auth/token` and `GET /api/v1/auth/me`.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::{password, Authenticated};
 use crate::config::LOGIN_WINDOW;
+use crate::db::queries::login::{Attempt, Limits};
 use crate::db::queries::{self, now};
+use crate::domain::client_addr::{client_ip, hashed_rate_key};
 use crate::domain::user::{Role, PASSWORD_MAX, USERNAME_MAX};
 use crate::domain::{char_len, Violations};
 use crate::error::ApiError;
@@ -54,12 +56,17 @@ pub struct TokenResponse {
 }
 
 const WRONG_CREDENTIALS: &str = "Wrong username or password.";
+/// What client addresses are hashed under for the login limit.
+const ADDRESS_KEY_PURPOSE: &str = "login";
 
 /// Log in.
 ///
 /// Exchanges a username and password for a bearer token. A wrong username and a wrong password
 /// get the same answer. After `MASTHEAD_LOGIN_MAX_FAILURES` failures for one username within 15
-/// minutes, logins for it answer 429 with `Retry-After` until the window passes.
+/// minutes, logins for it answer 429 with `Retry-After` until the window passes; attempts still
+/// being checked count, so concurrent ones cannot exceed it. One client address is limited
+/// likewise across usernames (`MASTHEAD_LOGIN_MAX_FAILURES_PER_ADDRESS`), and only that address
+/// is refused.
 #[utoipa::path(
     post,
     path = "/api/v1/auth/token",
@@ -78,6 +85,7 @@ const WRONG_CREDENTIALS: &str = "Wrong username or password.";
     )
 )]
 pub async fn create_token(
+    req: HttpRequest,
     state: web::Data<AppState>,
     ApiJson(body): ApiJson<TokenRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -92,39 +100,80 @@ pub async fn create_token(
         return Err(ApiError::Validation(v.into_errors()));
     }
 
-    let max_failures = i64::from(state.config.login_max_failures);
+    let config = &state.config;
+    let forwarded = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .map(|v| v.as_bytes());
+    // Counted per client, hashed: the address itself is never stored for logins.
+    let address_key = client_ip(
+        req.peer_addr().map(|a| a.ip()),
+        forwarded,
+        config.trust_proxy,
+        &config.trusted_proxies,
+    )
+    .map(|ip| hashed_rate_key(ADDRESS_KEY_PURPOSE, ip));
+    let limits = Limits {
+        per_username: i64::from(config.login_max_failures),
+        per_address: i64::from(config.login_max_failures_per_address),
+    };
     let window = TimeDelta::from_std(LOGIN_WINDOW).map_err(ApiError::internal)?;
-    let user = state
+    let TokenRequest { username, password } = body;
+
+    // The attempt is counted before the password is checked, and the connection is given back
+    // before the slow hash: see `queries::login`.
+    let name = username.clone();
+    let (attempt, user, now) = state
         .db
-        .run(move |conn| {
+        .write(move |conn| {
             let now = now();
             let since = now - window;
-            let (failures, oldest) = queries::login::recent(conn, &body.username, since)?;
-            if failures >= max_failures {
-                let retry = oldest.map_or(window, |t| t + window - now);
-                return Err(ApiError::TooManyRequests {
-                    detail: "Too many failed logins for this username; try again later.".into(),
-                    retry_after: u64::try_from(retry.num_seconds()).unwrap_or(0).max(1),
-                });
+            let attempt =
+                queries::login::reserve(conn, &name, address_key.as_deref(), limits, since, now)?;
+            if let Err(e) = queries::login::forget_expired(conn, since) {
+                // The next attempt tries again; expired failures no longer count meanwhile.
+                tracing::warn!(error = %e, "deleting expired login failures failed");
             }
-            let user = queries::users::find_by_username(conn, &body.username)?;
-            let valid = match &user {
-                Some(u) => password::verify(&body.password, &u.password_hash) && !u.disabled,
-                None => {
-                    password::verify_against_dummy(&body.password);
-                    false
-                }
+            let user = match attempt {
+                Attempt::Reserved => queries::users::find_by_username(conn, &name)?,
+                _ => None,
             };
-            match user {
-                Some(u) if valid => {
-                    queries::login::clear(conn, &body.username, since)?;
-                    Ok(u)
-                }
-                _ => {
-                    queries::login::record(conn, &body.username, now)?;
-                    Err(ApiError::Unauthorized(WRONG_CREDENTIALS))
-                }
-            }
+            Ok((attempt, user, now))
+        })
+        .await?;
+    let oldest = match attempt {
+        Attempt::Reserved => None,
+        Attempt::UsernameThrottled { oldest } => Some((oldest, "for this username")),
+        Attempt::AddressThrottled { oldest } => Some((oldest, "from this address")),
+    };
+    if let Some((oldest, whose)) = oldest {
+        let free_at = oldest.unwrap_or(now) + window;
+        let wait_ms = (free_at - now).num_milliseconds().max(0);
+        return Err(ApiError::TooManyRequests {
+            detail: format!("Too many failed logins {whose}; try again later."),
+            retry_after: u64::try_from((wait_ms + 999) / 1000).unwrap_or(1).max(1),
+        });
+    }
+
+    // On the hashing threads, holding no connection. An unknown username costs the time of a
+    // real check, so the answer's timing does not tell which usernames exist.
+    let user = password::on_hashing_threads(move || match user {
+        Some(u) if password::verify(&password, &u.password_hash) && !u.disabled => Some(u),
+        Some(_) => None,
+        None => {
+            password::verify_against_dummy(&password);
+            None
+        }
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    // A failure keeps its reservation: it was counted already.
+    let user = user.ok_or(ApiError::Unauthorized(WRONG_CREDENTIALS))?;
+    state
+        .db
+        .write(move |conn| {
+            queries::login::succeeded(conn, &username, now - window)?;
+            Ok(())
         })
         .await?;
 

@@ -15,9 +15,8 @@ use self::dto::{
 use self::store::{Client, IntakeRules, BULK_MAX};
 use crate::auth::ModeratorUser;
 use crate::db::queries::{self, now};
-use crate::domain::comment::{
-    client_ip, parse_block_value, BlockKind, CommentStatus, ModerationAction,
-};
+use crate::domain::client_addr::client_ip;
+use crate::domain::comment::{parse_block_value, BlockKind, CommentStatus, ModerationAction};
 use crate::domain::{FieldError, Violations};
 use crate::error::ApiError;
 use crate::routes::caching::{optional_if_match, written_json};
@@ -33,12 +32,19 @@ struct ThreadCursor {
     p: String,
 }
 
-fn client(req: &HttpRequest, trust_proxy: bool) -> Client {
+/// The commenter as `crate::domain::client_addr::client_ip` finds it behind the configured
+/// proxies. The full address is kept (moderators see it).
+fn client(req: &HttpRequest, config: &crate::config::Config) -> Client {
     let forwarded = req
         .headers()
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok());
-    let ip = client_ip(req.peer_addr().map(|a| a.ip()), forwarded, trust_proxy);
+        .get_all("x-forwarded-for")
+        .map(|v| v.as_bytes());
+    let ip = client_ip(
+        req.peer_addr().map(|a| a.ip()),
+        forwarded,
+        config.trust_proxy,
+        &config.trusted_proxies,
+    );
     let user_agent = req
         .headers()
         .get(header::USER_AGENT)
@@ -79,7 +85,7 @@ pub async fn post_comment(
     ApiJson(body): ApiJson<PostComment>,
 ) -> Result<HttpResponse, ApiError> {
     let slug = slug.into_inner();
-    let client = client(&req, state.config.trust_proxy);
+    let client = client(&req, &state.config);
     let rules = IntakeRules::from_config(&state.config);
     let checked = store::Checked::new(&body);
     let outcome = state
