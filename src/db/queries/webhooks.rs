@@ -97,6 +97,11 @@ pub fn deliveries(
 /// another instance) takes them meanwhile. On PostgreSQL the candidates are locked with
 /// `FOR UPDATE SKIP LOCKED`, so two instances never claim the same row; on SQLite the claim is
 /// one write statement, which the database serialises.
+///
+/// A hook that still has a live claim (a delivery in flight somewhere) is skipped: its later
+/// events wait until the earlier ones are recorded, so each hook's events go out in order
+/// while other hooks' deliveries proceed. (Two PostgreSQL instances claiming at the same
+/// instant may still both take rows of one idle hook; each row is still sent once.)
 pub fn claim_due(
     conn: &mut DbConn,
     now: NaiveDateTime,
@@ -115,6 +120,9 @@ pub fn claim_due(
                SELECT id FROM webhook_deliveries \
                WHERE status = 'pending' AND next_attempt_at <= $2 \
                  AND (claimed_until IS NULL OR claimed_until < $2) \
+                 AND webhook_id NOT IN ( \
+                   SELECT webhook_id FROM webhook_deliveries \
+                   WHERE status = 'pending' AND claimed_until >= $2) \
                ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) \
              RETURNING id",
         )
@@ -127,10 +135,14 @@ pub fn claim_due(
                SELECT id FROM webhook_deliveries \
                WHERE status = 'pending' AND next_attempt_at <= ? \
                  AND (claimed_until IS NULL OR claimed_until < ?) \
+                 AND webhook_id NOT IN ( \
+                   SELECT webhook_id FROM webhook_deliveries \
+                   WHERE status = 'pending' AND claimed_until >= ?) \
                ORDER BY id LIMIT ?) \
              RETURNING id",
         )
         .bind::<Timestamp, _>(lease_until)
+        .bind::<Timestamp, _>(now)
         .bind::<Timestamp, _>(now)
         .bind::<Timestamp, _>(now)
         .bind::<BigInt, _>(limit)
@@ -146,6 +158,18 @@ pub fn claim_due(
         .order(webhook_deliveries::id)
         .select((Delivery::as_select(), Webhook::as_select()))
         .load(conn)
+}
+
+/// Gives back claims that were not used (the worker is stopping), so the deliveries and their
+/// hooks do not wait for the lease to lapse.
+pub fn release(conn: &mut DbConn, ids: &[i64]) -> QueryResult<usize> {
+    diesel::update(
+        webhook_deliveries::table
+            .filter(webhook_deliveries::id.eq_any(ids))
+            .filter(webhook_deliveries::status.eq("pending")),
+    )
+    .set(webhook_deliveries::claimed_until.eq(None::<NaiveDateTime>))
+    .execute(conn)
 }
 
 /// Records one attempt: delivered, retried at `next_attempt_at`, or given up (`failed`).
