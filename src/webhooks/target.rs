@@ -4,9 +4,7 @@
 //! DNS resolution, so a name that later resolves to an internal address (DNS rebinding) is not
 //! followed.
 
-use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
-use std::pin::Pin;
 use std::time::Duration;
 
 use url::{Host, Url};
@@ -175,27 +173,24 @@ pub struct PublicOnly;
 
 impl reqwest::dns::Resolve for PublicOnly {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        let name = name.as_str().to_string();
-        let resolving: Pin<Box<dyn Future<Output = _> + Send>> = Box::pin(async move {
-            if is_localhost(&name) {
-                return Err(
-                    Box::new(Refused::Resolves(name, IpAddr::V4(Ipv4Addr::LOCALHOST)))
-                        as Box<dyn std::error::Error + Send + Sync>,
-                );
-            }
-            let ips = lookup(name.clone()).await?;
-            let public: Vec<SocketAddr> = ips
-                .iter()
-                .filter(|ip| is_public(**ip))
-                .map(|ip| SocketAddr::new(*ip, 0))
-                .collect();
-            match (public.is_empty(), ips.first()) {
-                (true, Some(ip)) => Err(Box::new(Refused::Resolves(name, *ip)) as _),
-                (true, None) => Err(Box::new(Refused::NoAddress(name)) as _),
-                (false, _) => Ok(Box::new(public.into_iter()) as reqwest::dns::Addrs),
-            }
-        });
-        resolving
+        Box::pin(public_addresses(name.as_str().to_string()))
+    }
+}
+
+// No shortcut for `localhost` here: it resolves to loopback and is filtered like any other
+// name, which is also how the tests see this filter at work.
+async fn public_addresses(
+    name: String,
+) -> Result<reqwest::dns::Addrs, Box<dyn std::error::Error + Send + Sync>> {
+    let ips = lookup(name.clone()).await?;
+    let public: Vec<SocketAddr> = ips
+        .iter()
+        .filter(|ip| is_public(**ip))
+        .map(|ip| SocketAddr::new(*ip, 0))
+        .collect();
+    match ips.first() {
+        Some(ip) if public.is_empty() => Err(Box::new(Refused::Resolves(name, *ip))),
+        _ => Ok(Box::new(public.into_iter())),
     }
 }
 

@@ -23,4 +23,5 @@ mod spec_quality;
 mod statements;
 mod transfer;
 mod users;
+mod webhook_safety;
 mod webhooks;
