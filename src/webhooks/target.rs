@@ -29,21 +29,21 @@ fn in_v4(ip: Ipv4Addr, net: [u8; 4], prefix: u32) -> bool {
 
 /// IPv4 ranges that are not public (IANA special-purpose registry, RFC 6890 and successors).
 const NOT_PUBLIC_V4: [([u8; 4], u32); 15] = [
-    ([0, 0, 0, 0], 8),        // "this network", incl. unspecified
-    ([10, 0, 0, 0], 8),       // private
-    ([100, 64, 0, 0], 10),    // shared address space (CGNAT)
-    ([127, 0, 0, 0], 8),      // loopback
-    ([169, 254, 0, 0], 16),   // link-local, incl. cloud metadata services
-    ([172, 16, 0, 0], 12),    // private
-    ([192, 0, 0, 0], 24),     // IETF protocol assignments
-    ([192, 0, 2, 0], 24),     // documentation (TEST-NET-1)
-    ([192, 88, 99, 0], 24),   // 6to4 relay anycast (deprecated)
-    ([192, 168, 0, 0], 16),   // private
-    ([198, 18, 0, 0], 15),    // benchmarking
-    ([198, 51, 100, 0], 24),  // documentation (TEST-NET-2)
-    ([203, 0, 113, 0], 24),   // documentation (TEST-NET-3)
-    ([224, 0, 0, 0], 4),      // multicast
-    ([240, 0, 0, 0], 4),      // reserved, incl. broadcast
+    ([0, 0, 0, 0], 8),       // "this network", incl. unspecified
+    ([10, 0, 0, 0], 8),      // private
+    ([100, 64, 0, 0], 10),   // shared address space (CGNAT)
+    ([127, 0, 0, 0], 8),     // loopback
+    ([169, 254, 0, 0], 16),  // link-local, incl. cloud metadata services
+    ([172, 16, 0, 0], 12),   // private
+    ([192, 0, 0, 0], 24),    // IETF protocol assignments
+    ([192, 0, 2, 0], 24),    // documentation (TEST-NET-1)
+    ([192, 88, 99, 0], 24),  // 6to4 relay anycast (deprecated)
+    ([192, 168, 0, 0], 16),  // private
+    ([198, 18, 0, 0], 15),   // benchmarking
+    ([198, 51, 100, 0], 24), // documentation (TEST-NET-2)
+    ([203, 0, 113, 0], 24),  // documentation (TEST-NET-3)
+    ([224, 0, 0, 0], 4),     // multicast
+    ([240, 0, 0, 0], 4),     // reserved, incl. broadcast
 ];
 
 fn is_public_v4(ip: Ipv4Addr) -> bool {
@@ -142,10 +142,9 @@ pub async fn check_public(raw: &str) -> Result<(), Refused> {
     match target_of(raw)? {
         Target::Ip(ip) if is_public(ip) => Ok(()),
         Target::Ip(ip) => Err(Refused::Address(ip)),
-        Target::Name(name) if is_localhost(&name) => Err(Refused::Resolves(
-            name,
-            IpAddr::V4(Ipv4Addr::LOCALHOST),
-        )),
+        Target::Name(name) if is_localhost(&name) => {
+            Err(Refused::Resolves(name, IpAddr::V4(Ipv4Addr::LOCALHOST)))
+        }
         Target::Name(name) => {
             let ips = tokio::time::timeout(RESOLVE_TIMEOUT, lookup(name.clone()))
                 .await
@@ -278,7 +277,10 @@ mod tests {
             ("http://017700000001/", Some("127.0.0.1")),
             ("http://127.1/", Some("127.0.0.1")),
             ("http://0/", Some("0.0.0.0")),
-            ("HTTP://user:pw@[::ffff:127.0.0.1]:8080/x", Some("::ffff:127.0.0.1")),
+            (
+                "HTTP://user:pw@[::ffff:127.0.0.1]:8080/x",
+                Some("::ffff:127.0.0.1"),
+            ),
             ("https://[fd00::1]/", Some("fd00::1")),
             ("https://93.184.216.34/", Some("93.184.216.34")),
             ("https://hooks.example.org/", None),

@@ -212,9 +212,21 @@ const PRIVATE_TARGETS: [&str; 10] = [
 ];
 
 async fn refused_on_url(n: &Newsroom, method: Method, path: &str, body: Value) {
-    let res = send(&n.app, method.clone(), path, Some(&n.admin), None, Some(&body)).await;
+    let res = send(
+        &n.app,
+        method.clone(),
+        path,
+        Some(&n.admin),
+        None,
+        Some(&body),
+    )
+    .await;
     let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
-    assert_eq!(error_fields(&problem), ["url"], "{method} {body}: {problem}");
+    assert_eq!(
+        error_fields(&problem),
+        ["url"],
+        "{method} {body}: {problem}"
+    );
     let message = problem["errors"][0]["message"].as_str().unwrap_or("");
     assert!(message.contains("public"), "{method} {body}: {message}");
 }
@@ -243,7 +255,13 @@ async fn webhooks_to_private_addresses_are_refused_in_every_notation() {
     )
     .await;
     for url in PRIVATE_TARGETS {
-        refused_on_url(&n, Method::PATCH, &hook_path(id(&hook)), json!({"url": url})).await;
+        refused_on_url(
+            &n,
+            Method::PATCH,
+            &hook_path(id(&hook)),
+            json!({"url": url}),
+        )
+        .await;
     }
     assert_eq!(
         get_hook(&n, id(&hook)).await["url"],
