@@ -193,6 +193,56 @@ async fn each_hook_receives_its_events_in_order_while_hooks_are_served_at_once()
     }
 }
 
+/// Several instances' workers on one database, a slow receiver, and events one after another:
+/// a hook's next event is not sent (by any instance) while its previous one is in flight.
+#[tokio::test]
+async fn a_hooks_events_arrive_in_order_whichever_instance_sends_them() {
+    const INSTANCES: usize = 3;
+    const HOOK_COUNT: usize = 2;
+    const EVENTS: usize = 16;
+    let n = newsroom_with(|c| c.webhook_poll_ms = 10).await;
+    let url = n.app.state.config.database_url.clone();
+    let mut addresses = vec![n.app.address.clone()];
+    let mut others = Vec::new();
+    for _ in 1..INSTANCES {
+        let other = spawn_app_on(url.clone(), |c| {
+            quick(c);
+            c.webhook_poll_ms = 10;
+        })
+        .await;
+        addresses.push(other.address.clone());
+        others.push(other);
+    }
+    let rx = Receiver::start(200);
+    rx.slow_down(StdDuration::from_millis(40));
+    for h in 0..HOOK_COUNT {
+        create_hook(
+            &n,
+            json!({"url": rx.url(&format!("/in-turn/{h}")), "events": ["article.published"]}),
+        )
+        .await;
+    }
+    // Each article is published (through the instances in turn) after the previous one was.
+    let mut ids = Vec::new();
+    for i in 0..EVENTS {
+        let res = n
+            .app
+            .client
+            .post(format!("{}/api/v1/articles", addresses[i % INSTANCES]))
+            .bearer_auth(&n.editor)
+            .json(&json!({"title": format!("Quay notice {i}"), "status": "published"}))
+            .send()
+            .await
+            .expect("request sent");
+        ids.push(expect(res, StatusCode::CREATED, "publish").await["id"].clone());
+    }
+    for h in 0..HOOK_COUNT {
+        let got = rx.wait_for(&format!("/in-turn/{h}"), EVENTS).await;
+        let order: Vec<Value> = got.iter().map(|r| r.json()["data"]["id"].clone()).collect();
+        assert_eq!(order, ids, "hook {h}");
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Private targets
 // ---------------------------------------------------------------------------------------------

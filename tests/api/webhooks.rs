@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::future::Future;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration as StdDuration, Instant};
 
@@ -142,6 +142,8 @@ struct Shared {
     /// Answers to give first, in order; then `status`.
     script: Mutex<VecDeque<u16>>,
     status: AtomicU16,
+    /// How long to wait before answering, in milliseconds.
+    delay_ms: AtomicU64,
     stop: AtomicBool,
 }
 
@@ -161,6 +163,7 @@ impl Receiver {
             log: Mutex::new(Vec::new()),
             script: Mutex::new(VecDeque::new()),
             status: AtomicU16::new(status),
+            delay_ms: AtomicU64::new(0),
             stop: AtomicBool::new(false),
         });
         let for_thread = shared.clone();
@@ -175,6 +178,12 @@ impl Receiver {
     /// Answers `status` from now on (after any scripted answers).
     fn answer(&self, status: u16) {
         self.shared.status.store(status, Ordering::SeqCst);
+    }
+
+    /// Waits this long before each answer from now on.
+    pub(crate) fn slow_down(&self, delay: StdDuration) {
+        let ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+        self.shared.delay_ms.store(ms, Ordering::SeqCst);
     }
 
     /// Answers these statuses first, one per request.
@@ -295,6 +304,9 @@ fn serve_one(mut stream: TcpStream, shared: &Shared) {
         body: String::from_utf8_lossy(&body).to_string(),
         at: Instant::now(),
     });
+    std::thread::sleep(StdDuration::from_millis(
+        shared.delay_ms.load(Ordering::SeqCst),
+    ));
     let text = if (200..300).contains(&status) {
         "ok"
     } else {

@@ -93,6 +93,9 @@ pub fn deliveries(
     query.load(conn)
 }
 
+/// The advisory lock that serialises claims on PostgreSQL ("mast", "hook").
+const CLAIM_LOCK: (i32, i32) = (0x6d61_7374, 0x686f_6f6b);
+
 /// Claims up to `limit` due deliveries until `lease_until`, so no other worker (in this or
 /// another instance) takes them meanwhile. On PostgreSQL the candidates are locked with
 /// `FOR UPDATE SKIP LOCKED`, so two instances never claim the same row; on SQLite the claim is
@@ -100,23 +103,31 @@ pub fn deliveries(
 ///
 /// A hook that still has a live claim (a delivery in flight somewhere) is skipped: its later
 /// events wait until the earlier ones are recorded, so each hook's events go out in order
-/// while other hooks' deliveries proceed. (Two PostgreSQL instances claiming at the same
-/// instant may still both take rows of one idle hook; each row is still sent once.)
+/// while other hooks' deliveries proceed.
 pub fn claim_due(
     conn: &mut DbConn,
     now: NaiveDateTime,
     lease_until: NaiveDateTime,
     limit: i64,
 ) -> QueryResult<Vec<(Delivery, Webhook)>> {
-    use diesel::sql_types::{BigInt, Timestamp};
+    use diesel::sql_types::{BigInt, Integer, Timestamp};
     #[derive(QueryableByName)]
     struct Claimed {
         #[diesel(sql_type = BigInt)]
         id: i64,
     }
     let ids: Vec<Claimed> = match conn {
-        DbConn::Pg(pg) => diesel::sql_query(
-            "UPDATE webhook_deliveries SET claimed_until = $1 WHERE id IN ( \
+        DbConn::Pg(pg) => pg.transaction(|pg| {
+            // One claim at a time across instances, each in a statement that starts after the
+            // previous claim committed, so it sees that claim: two instances never take rows of
+            // one hook at once. (The two-key form keeps this lock apart from the one-key
+            // locks used elsewhere.) Claims are short, so waiting for one costs little.
+            diesel::sql_query("SELECT pg_advisory_xact_lock($1, $2)")
+                .bind::<Integer, _>(CLAIM_LOCK.0)
+                .bind::<Integer, _>(CLAIM_LOCK.1)
+                .execute(pg)?;
+            diesel::sql_query(
+                "UPDATE webhook_deliveries SET claimed_until = $1 WHERE id IN ( \
                SELECT id FROM webhook_deliveries \
                WHERE status = 'pending' AND next_attempt_at <= $2 \
                  AND (claimed_until IS NULL OR claimed_until < $2) \
@@ -125,11 +136,12 @@ pub fn claim_due(
                    WHERE status = 'pending' AND claimed_until >= $2) \
                ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) \
              RETURNING id",
-        )
-        .bind::<Timestamp, _>(lease_until)
-        .bind::<Timestamp, _>(now)
-        .bind::<BigInt, _>(limit)
-        .load(pg)?,
+            )
+            .bind::<Timestamp, _>(lease_until)
+            .bind::<Timestamp, _>(now)
+            .bind::<BigInt, _>(limit)
+            .load(pg)
+        })?,
         DbConn::Sqlite(lite) => diesel::sql_query(
             "UPDATE webhook_deliveries SET claimed_until = ? WHERE id IN ( \
                SELECT id FROM webhook_deliveries \
