@@ -293,6 +293,20 @@ async fn webhooks_to_private_addresses_are_refused_in_every_notation() {
         )
         .await;
     }
+    // A name that does not resolve (`.invalid` never does) cannot be checked: refused.
+    let body =
+        json!({"url": "https://hooks.no-such-host.invalid/", "events": ["article.published"]});
+    let res = send(
+        &n.app,
+        Method::POST,
+        HOOKS,
+        Some(&n.admin),
+        None,
+        Some(&body),
+    )
+    .await;
+    let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(error_fields(&problem), ["url"], "{problem}");
     // Public literals need no DNS and are accepted.
     let hook = create_hook(
         &n,
