@@ -33,7 +33,8 @@ const LEASE: TimeDelta = TimeDelta::seconds(60);
 const MAX_BACKOFF_MS: u64 = 3_600_000;
 /// How much of a receiver's answer is read; then the connection is dropped. Reading a little
 /// lets a short answer finish (and its connection be reused); a huge or endless one costs
-/// no more than this.
+/// no more than this (reading whole answers, one of 300 MiB took the server's peak memory
+/// from 49 MB to 669 MB).
 const RESPONSE_READ: usize = 64 * 1024;
 /// How much of the answer is kept in `last_response`, in bytes (cut on a character boundary).
 const RESPONSE_KEPT: usize = 1024;
