@@ -16,7 +16,7 @@ use crate::routes::articles::dto::some;
 use crate::routes::extract::{ApiJson, ApiQuery};
 use crate::routes::pagination::{page_response, split_page, Page, PageParams};
 use crate::state::AppState;
-use crate::webhooks::{new_secret, Event};
+use crate::webhooks::{new_secret, target, Event};
 
 const SECRET_MIN: usize = 16;
 const SECRET_MAX: usize = 256;
@@ -297,6 +297,19 @@ fn check_url(v: &mut Violations, raw: &str) -> Option<String> {
     }
 }
 
+/// Unless the operator allows private targets, the URL's host must be a public address and a
+/// name must resolve (now) only to public addresses; the worker checks again at each delivery.
+async fn check_target(state: &AppState, v: &mut Violations, url: Option<&str>) {
+    if state.config.webhook_allow_private {
+        return;
+    }
+    if let Some(url) = url {
+        if let Err(refused) = target::check_public(url).await {
+            v.add("url", refused.to_string());
+        }
+    }
+}
+
 /// The events as stored: valid, each once, in the order given.
 fn check_events(v: &mut Violations, raw: &[String]) -> Option<String> {
     if raw.is_empty() {
@@ -379,6 +392,12 @@ pub async fn list_webhooks(
 /// Admins. Events are written to an outbox in the same transaction as the change that caused
 /// them and posted by a background worker, at least once, retried with exponential backoff.
 /// The answer carries the signing secret (made up when not given); later answers do not.
+///
+/// The `url` must reach only public addresses: a host that is, or whose name now resolves to,
+/// a loopback, private, link-local (cloud metadata), shared, reserved or otherwise non-public
+/// address — in any notation, `localhost` included — is refused (422), as is a name that does
+/// not resolve; deliveries check the resolved address again and follow no redirects. An
+/// operator may allow private targets (`MASTHEAD_WEBHOOK_ALLOW_PRIVATE`).
 #[utoipa::path(
     post,
     path = "/api/v1/webhooks",
@@ -404,6 +423,7 @@ pub async fn create_webhook(
 ) -> Result<HttpResponse, ApiError> {
     let mut v = Violations::new();
     let url = check_url(&mut v, &body.url);
+    check_target(&state, &mut v, url.as_deref()).await;
     let events = check_events(&mut v, &body.events);
     let secret = match body.secret.as_deref() {
         Some(s) => check_secret(&mut v, s),
@@ -468,7 +488,8 @@ pub async fn get_webhook(
 
 /// Update a webhook.
 ///
-/// Admins. A new `secret` is returned once in the answer.
+/// Admins. A new `secret` is returned once in the answer. A new `url` is checked as on
+/// creation: private targets are refused (422) unless the operator allows them.
 #[utoipa::path(
     patch,
     path = "/api/v1/webhooks/{id}",
@@ -497,6 +518,7 @@ pub async fn update_webhook(
     let id = id.into_inner();
     let mut v = Violations::new();
     let url = body.url.as_deref().map(|u| check_url(&mut v, u));
+    check_target(&state, &mut v, url.as_ref().and_then(|u| u.as_deref())).await;
     let events = body.events.as_deref().map(|e| check_events(&mut v, e));
     let secret = body.secret.as_deref().map(|s| check_secret(&mut v, s));
     let description = body.description.map(|d| {

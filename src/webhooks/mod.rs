@@ -1,6 +1,7 @@
 //! Webhooks: the events, their payloads, and the outbox they are written to in the same
 //! transaction as the change that caused them. `worker` delivers them.
 
+pub mod target;
 pub mod worker;
 
 use std::fmt;

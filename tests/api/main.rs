@@ -27,4 +27,5 @@ mod spec_quality;
 mod statements;
 mod transfer;
 mod users;
+mod webhook_safety;
 mod webhooks;

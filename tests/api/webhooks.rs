@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::future::Future;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration as StdDuration, Instant};
 
@@ -27,13 +27,13 @@ use crate::helpers::{
     spawn_stoppable_app_with, TestApp,
 };
 
-const HOOKS: &str = "/api/v1/webhooks";
+pub(crate) const HOOKS: &str = "/api/v1/webhooks";
 const ARTICLES: &str = "/api/v1/articles";
 const COMMENTS: &str = "/api/v1/comments";
 /// Every comment these tests post carries this User-Agent.
 const AGENT: &str = "HarbourReader/7.1 (webhook-tests; tablet-2209)";
 /// How long a test waits for deliveries before failing.
-const DEADLINE: StdDuration = StdDuration::from_secs(10);
+pub(crate) const DEADLINE: StdDuration = StdDuration::from_secs(10);
 
 const ARTICLE_EVENTS: [&str; 4] = [
     "article.published",
@@ -101,10 +101,10 @@ const PRIVATE_KEYS: [&str; 4] = ["status", "author_email", "ip_address", "user_a
 
 /// One request the receiver got.
 #[derive(Clone, Debug)]
-struct Received {
+pub(crate) struct Received {
     method: String,
     /// The request target: path and query.
-    path: String,
+    pub(crate) path: String,
     /// Header names in lower case.
     headers: HashMap<String, String>,
     /// The raw body, exactly as sent.
@@ -119,7 +119,7 @@ impl Received {
             .unwrap_or_else(|| panic!("no {name} header in {:?}", self.headers))
     }
 
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.body)
             .unwrap_or_else(|e| panic!("the body is not JSON ({e}): {}", self.body))
     }
@@ -142,18 +142,20 @@ struct Shared {
     /// Answers to give first, in order; then `status`.
     script: Mutex<VecDeque<u16>>,
     status: AtomicU16,
+    /// How long to wait before answering, in milliseconds.
+    delay_ms: AtomicU64,
     stop: AtomicBool,
 }
 
 /// A minimal HTTP/1.1 server on 127.0.0.1: records each request, then answers with the next
 /// scripted status (or the default one) and closes the connection.
-struct Receiver {
+pub(crate) struct Receiver {
     addr: SocketAddr,
     shared: Arc<Shared>,
 }
 
 impl Receiver {
-    fn start(status: u16) -> Self {
+    pub(crate) fn start(status: u16) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("receiver binds");
         let addr = listener.local_addr().unwrap();
         listener.set_nonblocking(true).unwrap();
@@ -161,6 +163,7 @@ impl Receiver {
             log: Mutex::new(Vec::new()),
             script: Mutex::new(VecDeque::new()),
             status: AtomicU16::new(status),
+            delay_ms: AtomicU64::new(0),
             stop: AtomicBool::new(false),
         });
         let for_thread = shared.clone();
@@ -168,13 +171,19 @@ impl Receiver {
         Receiver { addr, shared }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
 
     /// Answers `status` from now on (after any scripted answers).
     fn answer(&self, status: u16) {
         self.shared.status.store(status, Ordering::SeqCst);
+    }
+
+    /// Waits this long before each answer from now on.
+    pub(crate) fn slow_down(&self, delay: StdDuration) {
+        let ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+        self.shared.delay_ms.store(ms, Ordering::SeqCst);
     }
 
     /// Answers these statuses first, one per request.
@@ -186,7 +195,7 @@ impl Receiver {
             .extend(statuses.iter().copied());
     }
 
-    fn received(&self) -> Vec<Received> {
+    pub(crate) fn received(&self) -> Vec<Received> {
         self.shared.log.lock().unwrap().clone()
     }
 
@@ -199,7 +208,7 @@ impl Receiver {
     }
 
     /// Waits until at least `n` requests came to `path` and returns them.
-    async fn wait_for(&self, path: &str, n: usize) -> Vec<Received> {
+    pub(crate) async fn wait_for(&self, path: &str, n: usize) -> Vec<Received> {
         let start = Instant::now();
         loop {
             let got = self.at(path);
@@ -295,6 +304,9 @@ fn serve_one(mut stream: TcpStream, shared: &Shared) {
         body: String::from_utf8_lossy(&body).to_string(),
         at: Instant::now(),
     });
+    std::thread::sleep(StdDuration::from_millis(
+        shared.delay_ms.load(Ordering::SeqCst),
+    ));
     let text = if (200..300).contains(&status) {
         "ok"
     } else {
@@ -388,7 +400,7 @@ fn same_time(a: &Value, b: &Value, what: &str) {
 }
 
 /// Asserts `status`, printing the body when it differs, and returns the body.
-async fn expect(res: Response, status: StatusCode, what: &str) -> Value {
+pub(crate) async fn expect(res: Response, status: StatusCode, what: &str) -> Value {
     let got = res.status();
     if got != status {
         let text = res.text().await.unwrap_or_default();
@@ -401,7 +413,7 @@ async fn expect(res: Response, status: StatusCode, what: &str) -> Value {
     }
 }
 
-async fn send(
+pub(crate) async fn send(
     app: &TestApp,
     method: Method,
     path: &str,
@@ -470,7 +482,7 @@ where
 // The newsroom --------------------------------------------------------------------------------
 
 /// Fast webhook settings for tests, and no comment rate limit.
-fn quick(c: &mut Config) {
+pub(crate) fn quick(c: &mut Config) {
     c.webhook_poll_ms = 20;
     c.webhook_retry_base_ms = 50;
     c.webhook_max_attempts = 3;
@@ -478,14 +490,14 @@ fn quick(c: &mut Config) {
 }
 
 /// An app with an admin, an editor and a moderator.
-struct Newsroom {
-    app: TestApp,
-    admin: String,
-    editor: String,
-    moderator: String,
+pub(crate) struct Newsroom {
+    pub(crate) app: TestApp,
+    pub(crate) admin: String,
+    pub(crate) editor: String,
+    pub(crate) moderator: String,
 }
 
-async fn staff(app: TestApp) -> Newsroom {
+pub(crate) async fn staff(app: TestApp) -> Newsroom {
     let admin = app.token_for("chief", Role::Admin).await;
     let editor = app.token_for("ed", Role::Editor).await;
     let moderator = app.token_for("mod", Role::Moderator).await;
@@ -497,7 +509,7 @@ async fn staff(app: TestApp) -> Newsroom {
     }
 }
 
-async fn newsroom_with(customize: impl FnOnce(&mut Config)) -> Newsroom {
+pub(crate) async fn newsroom_with(customize: impl FnOnce(&mut Config)) -> Newsroom {
     let app = spawn_app_with(|c| {
         quick(c);
         customize(c);
@@ -512,7 +524,7 @@ async fn newsroom() -> Newsroom {
 
 // Hooks ---------------------------------------------------------------------------------------
 
-fn hook_path(hook: i64) -> String {
+pub(crate) fn hook_path(hook: i64) -> String {
     format!("{HOOKS}/{hook}")
 }
 
@@ -521,7 +533,7 @@ fn deliveries_path(hook: i64) -> String {
 }
 
 /// Creates a hook as the admin, asserts 201, returns the answer (with its secret).
-async fn create_hook(n: &Newsroom, body: Value) -> Value {
+pub(crate) async fn create_hook(n: &Newsroom, body: Value) -> Value {
     let res = send(
         &n.app,
         Method::POST,
@@ -534,7 +546,7 @@ async fn create_hook(n: &Newsroom, body: Value) -> Value {
     expect(res, StatusCode::CREATED, &format!("POST webhook {body}")).await
 }
 
-async fn patch_hook(n: &Newsroom, hook: i64, body: Value) -> Value {
+pub(crate) async fn patch_hook(n: &Newsroom, hook: i64, body: Value) -> Value {
     let res = send(
         &n.app,
         Method::PATCH,
@@ -547,7 +559,7 @@ async fn patch_hook(n: &Newsroom, hook: i64, body: Value) -> Value {
     expect(res, StatusCode::OK, &format!("PATCH webhook {body}")).await
 }
 
-async fn get_hook(n: &Newsroom, hook: i64) -> Value {
+pub(crate) async fn get_hook(n: &Newsroom, hook: i64) -> Value {
     let res = n.app.get(&hook_path(hook), Some(&n.admin)).await;
     expect(res, StatusCode::OK, &format!("GET webhook {hook}")).await
 }
@@ -560,7 +572,7 @@ fn secret_of(hook: &Value) -> String {
 }
 
 /// Every delivery of `hook`, newest first, following cursors.
-async fn deliveries(app: &TestApp, admin: &str, hook: i64) -> Vec<Value> {
+pub(crate) async fn deliveries(app: &TestApp, admin: &str, hook: i64) -> Vec<Value> {
     let mut all = Vec::new();
     let mut path = format!("{}?limit=100", deliveries_path(hook));
     loop {
@@ -576,7 +588,7 @@ async fn deliveries(app: &TestApp, admin: &str, hook: i64) -> Vec<Value> {
 
 /// Waits until `hook` has exactly `count` deliveries and none is pending; returns them oldest
 /// first.
-async fn settled(app: &TestApp, admin: &str, hook: i64, count: usize) -> Vec<Value> {
+pub(crate) async fn settled(app: &TestApp, admin: &str, hook: i64, count: usize) -> Vec<Value> {
     eventually(
         &format!("{count} settled deliveries of hook {hook}"),
         move || async move {
@@ -608,7 +620,7 @@ async fn new_article(n: &Newsroom, body: Value) -> Value {
 }
 
 /// A published article, published an hour ago.
-async fn published(n: &Newsroom, title: &str) -> Value {
+pub(crate) async fn published(n: &Newsroom, title: &str) -> Value {
     new_article(
         n,
         json!({"title": title, "status": "published", "published_at": at(-Duration::hours(1)),

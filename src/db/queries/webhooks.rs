@@ -93,44 +93,68 @@ pub fn deliveries(
     query.load(conn)
 }
 
+/// The advisory lock that serialises claims on PostgreSQL ("mast", "hook").
+const CLAIM_LOCK: (i32, i32) = (0x6d61_7374, 0x686f_6f6b);
+
 /// Claims up to `limit` due deliveries until `lease_until`, so no other worker (in this or
 /// another instance) takes them meanwhile. On PostgreSQL the candidates are locked with
 /// `FOR UPDATE SKIP LOCKED`, so two instances never claim the same row; on SQLite the claim is
 /// one write statement, which the database serialises.
+///
+/// A hook that still has a live claim (a delivery in flight somewhere) is skipped: its later
+/// events wait until the earlier ones are recorded, so each hook's events go out in order
+/// while other hooks' deliveries proceed.
 pub fn claim_due(
     conn: &mut DbConn,
     now: NaiveDateTime,
     lease_until: NaiveDateTime,
     limit: i64,
 ) -> QueryResult<Vec<(Delivery, Webhook)>> {
-    use diesel::sql_types::{BigInt, Timestamp};
+    use diesel::sql_types::{BigInt, Integer, Timestamp};
     #[derive(QueryableByName)]
     struct Claimed {
         #[diesel(sql_type = BigInt)]
         id: i64,
     }
     let ids: Vec<Claimed> = match conn {
-        DbConn::Pg(pg) => diesel::sql_query(
-            "UPDATE webhook_deliveries SET claimed_until = $1 WHERE id IN ( \
+        DbConn::Pg(pg) => pg.transaction(|pg| {
+            // One claim at a time across instances, each in a statement that starts after the
+            // previous claim committed, so it sees that claim: two instances never take rows of
+            // one hook at once. (The two-key form keeps this lock apart from the one-key
+            // locks used elsewhere.) Claims are short, so waiting for one costs little.
+            diesel::sql_query("SELECT pg_advisory_xact_lock($1, $2)")
+                .bind::<Integer, _>(CLAIM_LOCK.0)
+                .bind::<Integer, _>(CLAIM_LOCK.1)
+                .execute(pg)?;
+            diesel::sql_query(
+                "UPDATE webhook_deliveries SET claimed_until = $1 WHERE id IN ( \
                SELECT id FROM webhook_deliveries \
                WHERE status = 'pending' AND next_attempt_at <= $2 \
                  AND (claimed_until IS NULL OR claimed_until < $2) \
+                 AND webhook_id NOT IN ( \
+                   SELECT webhook_id FROM webhook_deliveries \
+                   WHERE status = 'pending' AND claimed_until >= $2) \
                ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) \
              RETURNING id",
-        )
-        .bind::<Timestamp, _>(lease_until)
-        .bind::<Timestamp, _>(now)
-        .bind::<BigInt, _>(limit)
-        .load(pg)?,
+            )
+            .bind::<Timestamp, _>(lease_until)
+            .bind::<Timestamp, _>(now)
+            .bind::<BigInt, _>(limit)
+            .load(pg)
+        })?,
         DbConn::Sqlite(lite) => diesel::sql_query(
             "UPDATE webhook_deliveries SET claimed_until = ? WHERE id IN ( \
                SELECT id FROM webhook_deliveries \
                WHERE status = 'pending' AND next_attempt_at <= ? \
                  AND (claimed_until IS NULL OR claimed_until < ?) \
+                 AND webhook_id NOT IN ( \
+                   SELECT webhook_id FROM webhook_deliveries \
+                   WHERE status = 'pending' AND claimed_until >= ?) \
                ORDER BY id LIMIT ?) \
              RETURNING id",
         )
         .bind::<Timestamp, _>(lease_until)
+        .bind::<Timestamp, _>(now)
         .bind::<Timestamp, _>(now)
         .bind::<Timestamp, _>(now)
         .bind::<BigInt, _>(limit)
@@ -146,6 +170,18 @@ pub fn claim_due(
         .order(webhook_deliveries::id)
         .select((Delivery::as_select(), Webhook::as_select()))
         .load(conn)
+}
+
+/// Gives back claims that were not used (the worker is stopping), so the deliveries and their
+/// hooks do not wait for the lease to lapse.
+pub fn release(conn: &mut DbConn, ids: &[i64]) -> QueryResult<usize> {
+    diesel::update(
+        webhook_deliveries::table
+            .filter(webhook_deliveries::id.eq_any(ids))
+            .filter(webhook_deliveries::status.eq("pending")),
+    )
+    .set(webhook_deliveries::claimed_until.eq(None::<NaiveDateTime>))
+    .execute(conn)
 }
 
 /// Records one attempt: delivered, retried at `next_attempt_at`, or given up (`failed`).
