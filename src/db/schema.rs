@@ -23,6 +23,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    comment_intake (id) {
+        id -> BigInt,
+        client_key -> Text,
+        taken_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     login_failures (id) {
         id -> BigInt,
         username -> Text,
@@ -235,6 +243,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     users,
     settings,
     login_failures,
+    comment_intake,
     articles,
     article_tags,
     article_renders,

@@ -7,7 +7,7 @@
 //! `YYYY-MM-DDTHH:MM:SS.ffffff`, UTC); the last line is `{"end":true,"counts":{table: rows}}`, so
 //! a truncated file is recognised. Not exported: the generated token secret (`settings` key
 //! `jwt_secret`: the new database makes its own, or `MASTHEAD_JWT_SECRET` is set) and
-//! `login_failures` (a 15-minute throttle window, not data). Webhook deliveries are all
+//! `login_failures` and `comment_intake` (rate-limit windows, not data). Webhook deliveries are all
 //! exported, delivered ones too, since `GET /webhooks/{id}/deliveries` shows them; pending ones
 //! are sent by the new database's workers.
 //!

@@ -122,8 +122,6 @@ async fn the_client_is_the_right_most_address_that_is_not_a_trusted_proxy() {
 }
 
 #[tokio::test]
-#[ignore = "needs the comment rate limit (src/routes/comments/store.rs, check_rate) to count by \
-            domain::client_addr::rate_key instead of the stored address"]
 async fn two_ipv6_clients_in_one_64_share_the_comment_rate_limit() {
     let s = site(|c| c.comment_rate = 1).await;
     let res = comment_from(&s, "2001:db8:5:6::1", 1).await;

@@ -105,6 +105,7 @@ fn rebuilding_articles_on_sqlite_keeps_existing_rows() {
         &mut conn,
         || SQLITE_MIGRATIONS,
         &[
+            "20261207010000",
             "20261207000000",
             "20261205000000",
             "20261204010000",
@@ -139,7 +140,7 @@ fn rebuilding_articles_on_sqlite_keeps_existing_rows() {
     ))
     .unwrap();
     let mut db = masthead::db::DbConn::Sqlite(conn);
-    assert_eq!(masthead::db::run_migrations(&mut db).unwrap(), 8);
+    assert_eq!(masthead::db::run_migrations(&mut db).unwrap(), 9);
     let masthead::db::DbConn::Sqlite(mut conn) = db else {
         unreachable!()
     };
@@ -245,6 +246,7 @@ fn search_documents_and_renders_move_into_the_rows_on_postgres() {
         &mut conn,
         || POSTGRES_MIGRATIONS,
         &[
+            "20261207010000",
             "20261207000000",
             "20261205000000",
             "20261204010000",
@@ -358,7 +360,12 @@ fn noting_stale_renders_leaves_nothing_behind_in_a_long_session_on_postgres() {
     revert(
         &mut conn,
         || POSTGRES_MIGRATIONS,
-        &["20261207000000", "20261205000000", "20261204010000"],
+        &[
+            "20261207010000",
+            "20261207000000",
+            "20261205000000",
+            "20261204010000",
+        ],
     );
     assert!(left_behind(&mut conn, "article_renders_noted") > 0);
     drop(conn);

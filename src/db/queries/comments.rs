@@ -5,7 +5,9 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::models::{BlockEntry, Comment, NewCommentRow, PublicCommentRow};
-use crate::db::schema::{articles, comment_blocklist, comment_moderation_log, comments, users};
+use crate::db::schema::{
+    articles, comment_blocklist, comment_intake, comment_moderation_log, comments, users,
+};
 use crate::db::DbConn;
 use crate::domain::comment::CommentStatus;
 
@@ -69,20 +71,35 @@ pub fn lock_client(conn: &mut DbConn, key: i64) -> QueryResult<()> {
     Ok(())
 }
 
-/// How many comments came from `ip` since `since`, and when the oldest of them came.
+/// How many comments the client with rate key `client_key` posted since `since`, and when the
+/// oldest of them came. Notes older than `since` are deleted first (of every client: they only
+/// ever serve one window).
 pub fn recent_from(
     conn: &mut DbConn,
-    ip: &str,
+    client_key: &str,
     since: NaiveDateTime,
 ) -> QueryResult<(i64, Option<NaiveDateTime>)> {
-    comments::table
-        .filter(comments::ip_address.eq(ip))
-        .filter(comments::created_at.gt(since))
+    diesel::delete(comment_intake::table.filter(comment_intake::taken_at.le(since)))
+        .execute(conn)?;
+    comment_intake::table
+        .filter(comment_intake::client_key.eq(client_key))
+        .filter(comment_intake::taken_at.gt(since))
         .select((
             diesel::dsl::count_star(),
-            diesel::dsl::min(comments::created_at),
+            diesel::dsl::min(comment_intake::taken_at),
         ))
         .first(conn)
+}
+
+/// Notes that the client with rate key `client_key` posted a comment at `now`.
+pub fn note_intake(conn: &mut DbConn, client_key: &str, now: NaiveDateTime) -> QueryResult<()> {
+    diesel::insert_into(comment_intake::table)
+        .values((
+            comment_intake::client_key.eq(client_key),
+            comment_intake::taken_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
 }
 
 pub fn duplicate_exists(conn: &mut DbConn, article_id: i64, key: &str) -> QueryResult<bool> {

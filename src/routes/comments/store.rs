@@ -95,20 +95,24 @@ fn lock_key(what: &str) -> i64 {
     i64::from_be_bytes(bytes)
 }
 
-/// Refuses a client that posted `rate` comments within the window, saying when it may again.
+/// Refuses a client that posted `rate` comments within the window, saying when it may again;
+/// otherwise notes this one. A client is its rate key: an IPv4 address, or an IPv6 address's
+/// /64 network (one subscriber's), hashed.
 fn check_rate(
     conn: &mut DbConn,
     rules: &IntakeRules,
-    ip: &str,
+    ip: IpAddr,
     now: NaiveDateTime,
 ) -> Result<(), ApiError> {
     if rules.rate == 0 {
         return Ok(());
     }
-    queries::comments::lock_client(conn, lock_key(ip))?;
+    let key = crate::domain::client_addr::hashed_rate_key("comment", ip);
+    queries::comments::lock_client(conn, lock_key(&key))?;
     let window = chrono::Duration::seconds(i64::try_from(rules.window_secs).unwrap_or(i64::MAX));
-    let (count, oldest) = queries::comments::recent_from(conn, ip, now - window)?;
+    let (count, oldest) = queries::comments::recent_from(conn, &key, now - window)?;
     if count < i64::from(rules.rate) {
+        queries::comments::note_intake(conn, &key, now)?;
         return Ok(());
     }
     let free_at = oldest.unwrap_or(now) + window;
@@ -220,10 +224,10 @@ pub fn post(
             .finish(|| comment.zip(html))
             .map_err(ApiError::Validation)?;
         let now = now();
-        let ip = client.ip.map(|ip| ip.to_string());
-        if let Some(ip) = &ip {
+        if let Some(ip) = client.ip {
             check_rate(conn, rules, ip, now)?;
         }
+        let ip = client.ip.map(|ip| ip.to_string());
         let mut key = duplicate_key(&comment.author_email, &comment.body);
         // Identical posts at once on several instances take turns (PostgreSQL).
         queries::comments::lock_client(conn, lock_key(&format!("{}/{key}", article.id)))?;
