@@ -196,16 +196,23 @@ pub async fn create_user(
         .map_err(ApiError::Validation)?;
     let display_name =
         display_name.map_or_else(|| username.as_str().to_string(), |d| d.into_inner());
+    // Hashed on the hashing threads, before a pooled connection is taken: Argon2 takes tens
+    // of milliseconds, which other requests would otherwise wait for a connection through.
+    let hash = password::on_hashing_threads(move || password::hash(&password))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
     let user = state
         .db
-        .run(move |conn| create(conn, &username, &password, body.role, &display_name))
+        .run(move |conn| create_hashed(conn, &username, &hash, body.role, &display_name))
         .await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/users/{}", user.id)))
         .json(UserView::try_from(user)?))
 }
 
-/// Creates a user; shared by the API and the `user add` command.
+/// Creates a user, hashing its password on the caller's thread; for the `user add` command and
+/// the demo seed.
 pub fn create(
     conn: &mut DbConn,
     username: &Username,
@@ -213,16 +220,27 @@ pub fn create(
     role: Role,
     display_name: &str,
 ) -> Result<User, ApiError> {
+    let hash = password::hash(password).map_err(ApiError::internal)?;
+    create_hashed(conn, username, &hash, role, display_name)
+}
+
+/// Creates a user whose password is already hashed.
+pub fn create_hashed(
+    conn: &mut DbConn,
+    username: &Username,
+    hash: &str,
+    role: Role,
+    display_name: &str,
+) -> Result<User, ApiError> {
     if queries::users::find_by_username(conn, username.as_str())?.is_some() {
         return Err(ApiError::conflict("username", "this username is taken"));
     }
-    let hash = password::hash(password).map_err(ApiError::internal)?;
     let now = now();
     Ok(queries::users::insert(
         conn,
         &NewUser {
             username: username.as_str(),
-            password_hash: &hash,
+            password_hash: hash,
             role: role.as_str(),
             display_name,
             created_at: now,
@@ -309,15 +327,19 @@ pub async fn update_user(
     if !v.is_empty() {
         return Err(ApiError::Validation(v.into_errors()));
     }
-    // Hash outside the transaction: it is slow and needs no lock.
+    // Hashed before a pooled connection is taken (see `create_user`).
+    let hash = match password {
+        None => None,
+        Some(p) => Some(
+            password::on_hashing_threads(move || password::hash(&p))
+                .await
+                .map_err(ApiError::internal)?
+                .map_err(ApiError::internal)?,
+        ),
+    };
     let user = state
         .db
         .run(move |conn| {
-            let hash = password
-                .as_ref()
-                .map(password::hash)
-                .transpose()
-                .map_err(ApiError::internal)?;
             crate::db::write_transaction(conn, |conn| {
                 let current = queries::users::find(conn, id)?.ok_or_else(no_such_user)?;
                 let loses_admin = current.role == Role::Admin.as_str()
