@@ -261,7 +261,7 @@ pub struct BlockEntry {
 
 use super::schema::{webhook_deliveries, webhooks};
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Clone, Queryable, Selectable)]
 #[diesel(table_name = webhooks)]
 pub struct Webhook {
     pub id: i64,
@@ -276,7 +276,22 @@ pub struct Webhook {
     pub updated_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Insertable, AsChangeset)]
+impl std::fmt::Debug for Webhook {
+    // The signing secret is never printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Webhook")
+            .field("id", &self.id)
+            .field("url", &self.url)
+            .field("events", &self.events)
+            .field("secret", &"…")
+            .field("active", &self.active)
+            .field("include_private", &self.include_private)
+            .finish_non_exhaustive()
+    }
+}
+
+/// No `Debug`: it holds the signing secret.
+#[derive(Clone, Insertable, AsChangeset)]
 #[diesel(table_name = webhooks, treat_none_as_null = true)]
 pub struct WebhookWrite {
     pub url: String,
