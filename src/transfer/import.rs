@@ -16,6 +16,7 @@ use crate::db::schema::{
     webhook_deliveries, webhooks,
 };
 use crate::db::{queries, write_transaction, DbConn};
+use crate::domain::markdown::{plain_text, render_article, render_comment};
 
 /// A line after the header: a row, or the end line.
 #[derive(Deserialize)]
@@ -257,7 +258,8 @@ macro_rules! batches {
                 Ok(())
             }
 
-            fn insert(self, conn: &mut DbConn) -> QueryResult<()> {
+            fn insert(mut self, conn: &mut DbConn) -> QueryResult<()> {
+                self.render_again();
                 match &self {
                     $(Batch::$variant(rows) => {
                         insert_all!(conn, $table, rows)?;
@@ -274,6 +276,36 @@ macro_rules! batches {
             }
         }
     };
+}
+
+impl Batch {
+    /// What a file says of rendered HTML is not trusted: a hand-made or altered export could
+    /// carry script in `body_html` that the renderer never produced. Articles and comments are
+    /// rendered again from their Markdown, with everything derived from it (plain text, word
+    /// count, reading time, an excerpt not written by hand), as a write through the API does.
+    fn render_again(&mut self) {
+        match self {
+            Batch::Articles(rows) => {
+                for row in rows {
+                    let r = render_article(&row.body_markdown);
+                    row.body_html = r.html;
+                    row.plain_text = plain_text(&row.body_markdown);
+                    row.word_count = i32::try_from(r.word_count).unwrap_or(i32::MAX);
+                    row.reading_time_minutes =
+                        i32::try_from(r.reading_time_minutes).unwrap_or(i32::MAX);
+                    if !row.excerpt_is_custom {
+                        row.excerpt = r.excerpt;
+                    }
+                }
+            }
+            Batch::Comments(rows) => {
+                for row in rows {
+                    row.body_html = render_comment(&row.body_markdown);
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 batches! {

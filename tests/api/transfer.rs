@@ -740,3 +740,63 @@ fn secret_of(conn: &mut diesel::SqliteConnection) -> Option<String> {
         .optional()
         .unwrap()
 }
+
+#[tokio::test]
+async fn an_import_renders_articles_and_comments_again_instead_of_trusting_the_files_html() {
+    let (_dir_a, a) = sqlite_db();
+    let (_staff, app_a) = seeded_site(&a).await;
+    let dump = export(&a);
+    drop(app_a);
+    // A file altered by hand: script in the stored HTML of every article and comment.
+    let evil = "<script>alert(document.cookie)</script>";
+    let altered: Vec<String> = dump
+        .lines()
+        .map(|line| {
+            let mut v: Value = serde_json::from_str(line).unwrap();
+            if matches!(v["table"].as_str(), Some("articles" | "comments")) {
+                v["row"]["body_html"] = json!(evil);
+            }
+            v.to_string()
+        })
+        .collect();
+    assert!(altered.iter().filter(|l| l.contains("<script>")).count() > 2);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("altered.jsonl");
+    std::fs::write(&file, altered.join("\n") + "\n").unwrap();
+    let (_dir_b, b) = sqlite_db();
+    import(&b, &file);
+
+    let app_b = app_on(&b).await;
+    let list: Value = json_of(app_b.get("/api/v1/articles?limit=100", None).await, "list").await;
+    let slugs: Vec<String> = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["slug"].as_str().unwrap().to_string())
+        .collect();
+    assert!(!slugs.is_empty());
+    let mut comments_seen = 0;
+    for slug in &slugs {
+        let article = json_of(
+            app_b.get(&format!("/api/v1/articles/{slug}"), None).await,
+            "article",
+        )
+        .await;
+        let html = article["body_html"].as_str().unwrap();
+        assert!(!html.contains("<script"), "{slug}: {html}");
+        assert!(!html.is_empty(), "{slug} rendered from its Markdown");
+        let thread = json_of(
+            app_b
+                .get(&format!("/api/v1/articles/{slug}/comments"), None)
+                .await,
+            "comments",
+        )
+        .await;
+        for c in thread["data"].as_array().unwrap() {
+            comments_seen += 1;
+            let html = c["body_html"].as_str().unwrap();
+            assert!(!html.contains("<script") && !html.is_empty(), "{html}");
+        }
+    }
+    assert!(comments_seen > 0, "the demo site has approved comments");
+}
