@@ -338,19 +338,16 @@ fn number(
     }
 }
 
-/// Loopback, RFC 1918, link-local, CGNAT and IPv6 unique-local ranges: where a reverse proxy in
-/// front of Masthead normally sits.
+/// Loopback, RFC 1918 and IPv6 unique-local ranges: where a reverse proxy in front of Masthead
+/// normally sits. Not CGNAT (100.64.0.0/10) or link-local: clients, not proxies, have those.
 pub fn default_trusted_proxies() -> Vec<ipnet::IpNet> {
     [
         "127.0.0.0/8",
         "10.0.0.0/8",
         "172.16.0.0/12",
         "192.168.0.0/16",
-        "100.64.0.0/10",
-        "169.254.0.0/16",
         "::1/128",
         "fc00::/7",
-        "fe80::/10",
     ]
     .iter()
     .filter_map(|net| net.parse().ok())

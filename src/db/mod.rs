@@ -129,12 +129,19 @@ fn private_sqlite_files(path: &str) -> Result<(), String> {
                 continue;
             };
             if meta.permissions().mode() & 0o077 != 0 {
-                std::fs::set_permissions(&file, Permissions::from_mode(0o600))
-                    .map_err(|e| format!("cannot make {file} private (mode 0600): {e}"))?;
-                tracing::warn!(
-                    file,
-                    "others could read this database file: made it mode 0600"
-                );
+                // A file another user owns (shared with a group on purpose) is the operator's
+                // choice to keep: warned about, not a reason to refuse to start.
+                match std::fs::set_permissions(&file, Permissions::from_mode(0o600)) {
+                    Ok(()) => tracing::warn!(
+                        file,
+                        "others could read this database file: made it mode 0600"
+                    ),
+                    Err(e) => tracing::warn!(
+                        file,
+                        error = %e,
+                        "others can read this database file and it could not be made mode 0600"
+                    ),
+                }
             }
         }
     }

@@ -105,13 +105,22 @@ pub async fn create_token(
         .headers()
         .get_all("x-forwarded-for")
         .map(|v| v.as_bytes());
-    // Counted per client, hashed: the address itself is never stored for logins.
+    // Counted per client, hashed: the address itself is never stored for logins. An address in
+    // the trusted-proxy ranges is a proxy's, not a client's (behind a proxy that is not trusted,
+    // or with MASTHEAD_TRUST_PROXY off, every request seems to come from it): limiting it would
+    // let anyone lock everyone out, so only the per-username rule applies then.
     let address_key = client_ip(
         req.peer_addr().map(|a| a.ip()),
         forwarded,
         config.trust_proxy,
         &config.trusted_proxies,
     )
+    .filter(|ip| {
+        !config
+            .trusted_proxies
+            .iter()
+            .any(|net| net.contains(&ip.to_canonical()))
+    })
     .map(|ip| hashed_rate_key(ADDRESS_KEY_PURPOSE, ip));
     let limits = Limits {
         per_username: i64::from(config.login_max_failures),

@@ -225,13 +225,11 @@ impl Site {
 /// cache of an answer built from this must key on it (the response cache does: see
 /// `response_cache::cache_key`), or one reader's `Host` would become every reader's links.
 pub fn request_origin(req: &HttpRequest, config: &Config) -> String {
-    let from_trusted_proxy = config.trust_proxy
-        && req.peer_addr().is_some_and(|peer| {
-            config
-                .trusted_proxies
-                .iter()
-                .any(|net| net.contains(&peer.ip()))
-        });
+    let from_trusted_proxy = crate::domain::client_addr::is_trusted_proxy(
+        req.peer_addr().map(|a| a.ip()),
+        config.trust_proxy,
+        &config.trusted_proxies,
+    );
     if from_trusted_proxy {
         let info = req.connection_info();
         let scheme = info.scheme().to_ascii_lowercase();

@@ -282,7 +282,8 @@ impl Batch {
     /// What a file says of rendered HTML is not trusted: a hand-made or altered export could
     /// carry script in `body_html` that the renderer never produced. Articles and comments are
     /// rendered again from their Markdown, with everything derived from it (plain text, word
-    /// count, reading time, an excerpt not written by hand), as a write through the API does.
+    /// count, reading time, an excerpt not written by hand), as a write through the API does;
+    /// their links (cover images, commenters' sites) are checked as the API checks them.
     fn render_again(&mut self) {
         match self {
             Batch::Articles(rows) => {
@@ -296,16 +297,32 @@ impl Batch {
                     if !row.excerpt_is_custom {
                         row.excerpt = r.excerpt;
                     }
+                    row.cover_image_url = checked_url(row.cover_image_url.take());
+                }
+            }
+            Batch::Revisions(rows) => {
+                for row in rows {
+                    // Restoring a revision puts its cover back as it is.
+                    row.cover_image_url = checked_url(row.cover_image_url.take());
                 }
             }
             Batch::Comments(rows) => {
                 for row in rows {
                     row.body_html = render_comment(&row.body_markdown);
+                    row.author_url = checked_url(row.author_url.take());
                 }
             }
             _ => {}
         }
     }
+}
+
+/// A link the API would have accepted (http or https, no markup), or none: a file can carry a
+/// `javascript:` URL that no write through the API could store.
+fn checked_url(raw: Option<String>) -> Option<String> {
+    crate::domain::article::http_url(raw.as_deref())
+        .ok()
+        .flatten()
 }
 
 batches! {

@@ -86,6 +86,33 @@ async fn one_address_failing_on_many_usernames_is_refused_while_others_still_log
 }
 
 #[tokio::test]
+async fn a_proxys_address_is_never_limited_so_no_one_can_lock_everyone_out() {
+    // Behind a proxy Masthead is not told to trust, every request comes from the proxy's
+    // address (here 127.0.0.1, a loopback address): limiting it would refuse every user.
+    for trust_proxy in [false, true] {
+        let app = spawn_app_with(|c| {
+            c.trust_proxy = trust_proxy;
+            c.login_max_failures_per_address = 3;
+        })
+        .await;
+        let names = ["ana", "ben", "cyd", "dee", "eve"];
+        for name in names {
+            app.create_user(name, Role::Editor).await;
+        }
+        for name in &names[..4] {
+            let res = app.login(name, "wrong password").await;
+            assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{name}");
+        }
+        let res = app.login("eve", PASSWORD).await;
+        assert_eq!(
+            res.status(),
+            StatusCode::OK,
+            "eve, trust_proxy={trust_proxy}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn ipv6_clients_are_limited_per_64_network() {
     let app = spawn_app_with(|c| {
         c.trust_proxy = true;

@@ -753,8 +753,16 @@ async fn an_import_renders_articles_and_comments_again_instead_of_trusting_the_f
         .lines()
         .map(|line| {
             let mut v: Value = serde_json::from_str(line).unwrap();
-            if matches!(v["table"].as_str(), Some("articles" | "comments")) {
-                v["row"]["body_html"] = json!(evil);
+            match v["table"].as_str() {
+                Some("articles") => {
+                    v["row"]["body_html"] = json!(evil);
+                    v["row"]["cover_image_url"] = json!("javascript:alert(1)");
+                }
+                Some("comments") => {
+                    v["row"]["body_html"] = json!(evil);
+                    v["row"]["author_url"] = json!("javascript:alert(2)");
+                }
+                _ => {}
             }
             v.to_string()
         })
@@ -784,6 +792,7 @@ async fn an_import_renders_articles_and_comments_again_instead_of_trusting_the_f
         .await;
         let html = article["body_html"].as_str().unwrap();
         assert!(!html.contains("<script"), "{slug}: {html}");
+        assert!(article["cover_image_url"].is_null(), "{slug}: {article}");
         assert!(!html.is_empty(), "{slug} rendered from its Markdown");
         let thread = json_of(
             app_b
@@ -796,6 +805,7 @@ async fn an_import_renders_articles_and_comments_again_instead_of_trusting_the_f
             comments_seen += 1;
             let html = c["body_html"].as_str().unwrap();
             assert!(!html.contains("<script") && !html.is_empty(), "{html}");
+            assert!(c["author_url"].is_null(), "{c}");
         }
     }
     assert!(comments_seen > 0, "the demo site has approved comments");
