@@ -63,12 +63,13 @@ export MASTHEAD_LOG_FORMAT=text RUST_LOG=${RUST_LOG:-info}
 # have their own integration tests (tests/api/comments.rs, tests/api/auth.rs).
 export MASTHEAD_COMMENT_RATE=0               # 0 turns the comment limit off
 export MASTHEAD_LOGIN_MAX_FAILURES=1000000   # the largest value the server accepts
+export MASTHEAD_LOGIN_MAX_FAILURES_PER_ADDRESS=1000000
 # The fuzzer creates webhooks with URLs it makes up, and publishing articles queues deliveries to
 # them. Nothing may leave this machine: the delivery worker first looks for due deliveries after
-# one poll interval, set here to the longest allowed (an hour, far past the run's end), and any
-# request it might still make goes to a closed port on loopback through the server's proxy
-# variables (its HTTP client honours them). Deliveries have their own tests
-# (tests/api/webhooks.rs).
+# one poll interval, set here to the longest allowed (an hour, far past the run's end), and it
+# sends only to public addresses (MASTHEAD_WEBHOOK_ALLOW_PRIVATE is off), checked after DNS, which
+# resolves no outside name here. Deliveries have their own tests (tests/api/webhooks.rs,
+# tests/api/webhook_safety.rs).
 export MASTHEAD_WEBHOOK_POLL_MS=3600000
 NOWHERE=http://127.0.0.1:9
 
