@@ -57,7 +57,10 @@ export interface paths {
          * Log in.
          * @description Exchanges a username and password for a bearer token. A wrong username and a wrong password
          *     get the same answer. After `MASTHEAD_LOGIN_MAX_FAILURES` failures for one username within 15
-         *     minutes, logins for it answer 429 with `Retry-After` until the window passes.
+         *     minutes, logins for it answer 429 with `Retry-After` until the window passes; attempts still
+         *     being checked count, so concurrent ones cannot exceed it. One client address is limited
+         *     likewise across usernames (`MASTHEAD_LOGIN_MAX_FAILURES_PER_ADDRESS`), and only that address
+         *     is refused.
          */
         post: operations["create_token"];
         delete?: never;
@@ -488,6 +491,12 @@ export interface paths {
          * @description Admins. Events are written to an outbox in the same transaction as the change that caused
          *     them and posted by a background worker, at least once, retried with exponential backoff.
          *     The answer carries the signing secret (made up when not given); later answers do not.
+         *
+         *     The `url` must reach only public addresses: a host that is, or whose name now resolves to,
+         *     a loopback, private, link-local (cloud metadata), shared, reserved or otherwise non-public
+         *     address — in any notation, `localhost` included — is refused (422), as is a name that does
+         *     not resolve; deliveries check the resolved address again and follow no redirects. An
+         *     operator may allow private targets (`MASTHEAD_WEBHOOK_ALLOW_PRIVATE`).
          */
         post: operations["create_webhook"];
         delete?: never;
@@ -519,7 +528,8 @@ export interface paths {
         head?: never;
         /**
          * Update a webhook.
-         * @description Admins. A new `secret` is returned once in the answer.
+         * @description Admins. A new `secret` is returned once in the answer. A new `url` is checked as on
+         *     creation: private targets are refused (422) unless the operator allows them.
          */
         patch: operations["update_webhook"];
         trace?: never;
@@ -1074,7 +1084,10 @@ export interface components {
              * @example 42
              */
             id: number;
-            /** @description `pending` (or `approved` when the server approves returning commenters at once). */
+            /**
+             * @description Always `pending`: the answer never says whether the comment was filed as spam, repeats
+             *     an earlier one, or was approved at once for a known e-mail address.
+             */
             status: components["schemas"]["CommentStatus"];
         };
         /** @description The article a comment belongs to. */
@@ -2670,7 +2683,7 @@ export interface operations {
                  */
                 series?: string;
                 /**
-                 * @description Only articles by this author: a user id or username.
+                 * @description Only articles by this author: the `author.id` of an article (login names are refused).
                  * @example 2
                  */
                 author?: string;
@@ -3058,7 +3071,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Accepted: waits for a moderator */
+            /** @description Accepted: waits for a moderator. The same answer for every comment taken in, whether it waits, was filed as spam, repeats one the same e-mail posted here before (filed as spam), or was approved at once */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -3070,7 +3083,6 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
