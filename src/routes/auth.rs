@@ -5,6 +5,7 @@ use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::api::users::UserView;
 use crate::auth::{password, Authenticated};
 use crate::config::LOGIN_WINDOW;
 use crate::db::queries::login::{Attempt, Limits};
@@ -14,7 +15,6 @@ use crate::domain::user::{Role, PASSWORD_MAX, USERNAME_MAX};
 use crate::domain::{char_len, Violations};
 use crate::error::ApiError;
 use crate::routes::extract::ApiJson;
-use crate::routes::users::UserView;
 use crate::state::AppState;
 
 /// Credentials exchanged for an access token.

@@ -20,7 +20,7 @@ use crate::db::DbConn;
 use crate::domain::article::{tag_slug, Audience};
 use crate::error::ApiError;
 use crate::routes::caching::{cached_body, moved_permanently};
-use crate::routes::series::store::load_view;
+use crate::services::series::load_view;
 use crate::state::AppState;
 
 /// How many of the latest articles the site feed carries.

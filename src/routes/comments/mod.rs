@@ -1,18 +1,14 @@
 //! Reader comments: the public form and thread under `/api/v1/articles/{slug}/comments`, and
 //! the moderators' `/api/v1/comments` (queue, decisions, bulk actions, stats, blocklist).
 
-pub mod dto;
-pub mod store;
-
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use self::dto::{
+use crate::api::comments::{
     AddBlock, BlockView, BulkModerate, BulkOutcome, BulkResult, CommentAccepted, CommentStats,
     ModerateComment, ModeratorComment, PostComment, PublicComment, QueueParams, StaffRef,
 };
-use self::store::{Client, IntakeRules, BULK_MAX};
 use crate::auth::ModeratorUser;
 use crate::db::queries::{self, now};
 use crate::domain::client_addr::client_ip;
@@ -24,6 +20,7 @@ use crate::routes::extract::{ApiJson, ApiQuery};
 use crate::routes::pagination::{
     cached_page_response, page_response, split_page, Page, PageParams,
 };
+use crate::services::comments::{self as service, Client, IntakeRules, BULK_MAX};
 use crate::state::AppState;
 
 /// Where the previous page of a thread ended.
@@ -87,10 +84,10 @@ pub async fn post_comment(
     let slug = slug.into_inner();
     let client = client(&req, &state.config);
     let rules = IntakeRules::from_config(&state.config);
-    let checked = store::Checked::new(&body);
+    let checked = service::Checked::new(&body);
     let outcome = state
         .db
-        .write(move |conn| store::post(conn, &slug, checked, &client, &rules))
+        .write(move |conn| service::post(conn, &slug, checked, &client, &rules))
         .await?;
     let mut response = HttpResponse::build(StatusCode::ACCEPTED).json(outcome.accepted);
     if !outcome.public {
@@ -142,7 +139,7 @@ pub async fn list_comments(
     let rows = state
         .db
         .run(move |conn| {
-            let article = store::public_article(conn, &slug)?;
+            let article = service::public_article(conn, &slug)?;
             Ok(queries::comments::public_thread(
                 conn,
                 article.id,
@@ -226,7 +223,7 @@ pub async fn moderation_queue(
         .run(move |conn| {
             let rows =
                 queries::comments::queue(conn, status, article.as_deref(), before, limit + 1)?;
-            store::moderator_views(conn, rows)
+            service::moderator_views(conn, rows)
         })
         .await?;
     let (data, next) = split_page(data, limit, &state.cursors, |c| c.id);
@@ -266,7 +263,7 @@ pub async fn get_comment(
     let id = id.into_inner();
     let (bytes, etag) = state
         .db
-        .run(move |conn| store::tagged_view(conn, id))
+        .run(move |conn| service::tagged_view(conn, id))
         .await?;
     Ok(written_json(StatusCode::OK, bytes, etag, None))
 }
@@ -311,7 +308,7 @@ pub async fn moderate_comment(
     let id = id.into_inner();
     let mut v = Violations::new();
     let status = v.check("status", body.status.parse::<CommentStatus>());
-    let note = store::note(body.moderation_note.as_deref())
+    let note = service::note(body.moderation_note.as_deref())
         .map_err(|e| v.add(&e.field, e.message))
         .ok();
     let (status, note) = v
@@ -322,7 +319,7 @@ pub async fn moderate_comment(
     let (bytes, etag) = state
         .db
         .run(move |conn| {
-            store::set_status(
+            service::set_status(
                 conn,
                 id,
                 status,
@@ -363,7 +360,7 @@ pub async fn delete_comment(
     let moderator_id = moderator.user.id;
     state
         .db
-        .run(move |conn| store::delete(conn, id, moderator_id))
+        .run(move |conn| service::delete(conn, id, moderator_id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -411,7 +408,7 @@ pub async fn bulk_moderate(
             .map(str::parse::<CommentStatus>)
             .transpose(),
     );
-    let note = store::note(body.moderation_note.as_deref())
+    let note = service::note(body.moderation_note.as_deref())
         .map_err(|e| v.add(&e.field, e.message))
         .ok();
     let (action, (expected, note)) = v
@@ -421,7 +418,7 @@ pub async fn bulk_moderate(
     let ids = body.ids;
     let results = state
         .db
-        .run(move |conn| store::bulk(conn, &ids, action, expected, note.as_deref(), moderator_id))
+        .run(move |conn| service::bulk(conn, &ids, action, expected, note.as_deref(), moderator_id))
         .await?;
     Ok(HttpResponse::Ok().json(BulkResult {
         results: results
@@ -557,7 +554,7 @@ pub async fn add_block(
     let mut v = Violations::new();
     let kind = v.check("kind", body.kind.parse::<BlockKind>());
     let value = kind.and_then(|k| v.check("value", parse_block_value(k, &body.value)));
-    let note = store::note(body.note.as_deref())
+    let note = service::note(body.note.as_deref())
         .map_err(|e| v.add("note", e.message))
         .ok();
     let expires_at = v.check(

@@ -1,17 +1,13 @@
 //! `/api/v1/series`: ordered story collections, their order, and readers' view of them.
 
-pub mod dto;
-pub mod store;
-
 use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use self::dto::{
+use crate::api::series::{
     AddSeriesArticle, CreateSeries, SeriesSummary, SeriesView, SetSeriesArticles, UpdateSeries,
 };
-use self::store::{load_view, SeriesDraft};
 use crate::auth::{EditorUser, MaybeUser};
 use crate::db::queries::{self, now};
 use crate::domain::article::Audience;
@@ -22,6 +18,7 @@ use crate::routes::caching::{
 };
 use crate::routes::extract::{ApiJson, ApiQuery};
 use crate::routes::pagination::{cached_page_response, split_page, Page, PageParams};
+use crate::services::series::{self as service, load_view, SeriesDraft};
 use crate::state::AppState;
 
 const STAFF: &[Role] = &[Role::Admin, Role::Editor];
@@ -192,7 +189,7 @@ pub async fn create_series(
         .db
         .run(move |conn| {
             let draft = SeriesDraft::from_create(body)?;
-            let series = store::create(conn, &draft)?;
+            let series = service::create(conn, &draft)?;
             load_view(conn, series, Audience::Staff)
         })
         .await?;
@@ -241,7 +238,7 @@ pub async fn update_series(
     let (bytes, etag, view) = state
         .db
         .run(move |conn| {
-            let series = store::update(conn, id, &if_match, body)?;
+            let series = service::update(conn, id, &if_match, body)?;
             load_view(conn, series, Audience::Staff)
         })
         .await?;
@@ -281,7 +278,7 @@ pub async fn delete_series(
     let if_match = required_if_match(&req)?;
     state
         .db
-        .run(move |conn| store::delete(conn, id, &if_match))
+        .run(move |conn| service::delete(conn, id, &if_match))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -327,7 +324,7 @@ pub async fn set_series_articles(
     let (bytes, etag, view) = state
         .db
         .run(move |conn| {
-            let series = store::set_articles(conn, id, if_match.as_deref(), &body.article_ids)?;
+            let series = service::set_articles(conn, id, if_match.as_deref(), &body.article_ids)?;
             load_view(conn, series, Audience::Staff)
         })
         .await?;
@@ -376,7 +373,7 @@ pub async fn add_series_article(
     let (bytes, etag, view) = state
         .db
         .run(move |conn| {
-            let series = store::add_article(
+            let series = service::add_article(
                 conn,
                 id,
                 if_match.as_deref(),
@@ -422,7 +419,7 @@ pub async fn remove_series_article(
     let if_match = optional_if_match(&req);
     state
         .db
-        .run(move |conn| store::remove_article(conn, id, if_match.as_deref(), article_id))
+        .run(move |conn| service::remove_article(conn, id, if_match.as_deref(), article_id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
