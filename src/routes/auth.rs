@@ -76,12 +76,12 @@ const ADDRESS_KEY_PURPOSE: &str = "login";
     security(()),
     responses(
         (status = 200, description = "Logged in", body = TokenResponse),
-        (status = 400, response = crate::openapi::BadRequest),
-        (status = 401, response = crate::openapi::Unauthorized),
-        (status = 413, response = crate::openapi::PayloadTooLarge),
-        (status = 415, response = crate::openapi::UnsupportedMediaType),
-        (status = 422, response = crate::openapi::ValidationFailed),
-        (status = 429, response = crate::openapi::TooManyRequests),
+        (status = 400, response = crate::error::responses::BadRequest),
+        (status = 401, response = crate::error::responses::Unauthorized),
+        (status = 413, response = crate::error::responses::PayloadTooLarge),
+        (status = 415, response = crate::error::responses::UnsupportedMediaType),
+        (status = 422, response = crate::error::responses::ValidationFailed),
+        (status = 429, response = crate::error::responses::TooManyRequests),
     )
 )]
 pub async fn create_token(
@@ -203,7 +203,7 @@ pub async fn create_token(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The current user", body = UserView),
-        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 401, response = crate::error::responses::Unauthorized),
     )
 )]
 pub async fn me(state: web::Data<AppState>, auth: Authenticated) -> Result<HttpResponse, ApiError> {

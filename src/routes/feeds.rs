@@ -113,7 +113,7 @@ pub async fn site_feed(
         (status = 301, description = "An old slug: the feed lives at `Location` now",
             headers(("Location" = String, description = "The feed's current URL"))),
         (status = 304, description = "Not modified since the ETag in `If-None-Match`"),
-        (status = 404, response = crate::openapi::NotFound),
+        (status = 404, response = crate::error::responses::NotFound),
     )
 )]
 pub async fn series_feed(

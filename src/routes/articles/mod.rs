@@ -87,9 +87,9 @@ fn time_param(
                 ("Link" = String, description = "`<url>; rel=\"next\"` when another page exists"),
             )),
         (status = 304, description = "Not modified since the ETag in `If-None-Match`"),
-        (status = 400, response = crate::openapi::BadRequest),
-        (status = 401, response = crate::openapi::Unauthorized),
-        (status = 403, response = crate::openapi::Forbidden),
+        (status = 400, response = crate::error::responses::BadRequest),
+        (status = 401, response = crate::error::responses::Unauthorized),
+        (status = 403, response = crate::error::responses::Forbidden),
     )
 )]
 pub async fn list_articles(
@@ -282,8 +282,8 @@ pub async fn list_articles(
         (status = 301, description = "An old slug: the article lives at `Location` now",
             headers(("Location" = String, description = "The article's current URL"))),
         (status = 304, description = "Not modified since the ETag in `If-None-Match`"),
-        (status = 401, response = crate::openapi::Unauthorized),
-        (status = 404, response = crate::openapi::NotFound),
+        (status = 401, response = crate::error::responses::Unauthorized),
+        (status = 404, response = crate::error::responses::NotFound),
     )
 )]
 pub async fn get_article(
@@ -403,13 +403,13 @@ fn written(
                 ("Location" = String, description = "The article's URL"),
                 ("ETag" = String, description = "Strong validator of the new article"),
             )),
-        (status = 400, response = crate::openapi::BadRequest),
-        (status = 401, response = crate::openapi::Unauthorized),
-        (status = 403, response = crate::openapi::Forbidden),
-        (status = 409, response = crate::openapi::Conflict),
-        (status = 413, response = crate::openapi::PayloadTooLarge),
-        (status = 415, response = crate::openapi::UnsupportedMediaType),
-        (status = 422, response = crate::openapi::ValidationFailed),
+        (status = 400, response = crate::error::responses::BadRequest),
+        (status = 401, response = crate::error::responses::Unauthorized),
+        (status = 403, response = crate::error::responses::Forbidden),
+        (status = 409, response = crate::error::responses::Conflict),
+        (status = 413, response = crate::error::responses::PayloadTooLarge),
+        (status = 415, response = crate::error::responses::UnsupportedMediaType),
+        (status = 422, response = crate::error::responses::ValidationFailed),
     )
 )]
 pub async fn create_article(
@@ -454,16 +454,16 @@ pub async fn create_article(
     responses(
         (status = 200, description = "The updated article", body = ArticleView,
             headers(("ETag" = String, description = "Strong validator of the new version"))),
-        (status = 400, response = crate::openapi::BadRequest),
-        (status = 401, response = crate::openapi::Unauthorized),
-        (status = 403, response = crate::openapi::Forbidden),
-        (status = 404, response = crate::openapi::NotFound),
-        (status = 409, response = crate::openapi::Conflict),
-        (status = 412, response = crate::openapi::PreconditionFailed),
-        (status = 413, response = crate::openapi::PayloadTooLarge),
-        (status = 415, response = crate::openapi::UnsupportedMediaType),
-        (status = 422, response = crate::openapi::ValidationFailed),
-        (status = 428, response = crate::openapi::PreconditionRequired),
+        (status = 400, response = crate::error::responses::BadRequest),
+        (status = 401, response = crate::error::responses::Unauthorized),
+        (status = 403, response = crate::error::responses::Forbidden),
+        (status = 404, response = crate::error::responses::NotFound),
+        (status = 409, response = crate::error::responses::Conflict),
+        (status = 412, response = crate::error::responses::PreconditionFailed),
+        (status = 413, response = crate::error::responses::PayloadTooLarge),
+        (status = 415, response = crate::error::responses::UnsupportedMediaType),
+        (status = 422, response = crate::error::responses::ValidationFailed),
+        (status = 428, response = crate::error::responses::PreconditionRequired),
     )
 )]
 pub async fn update_article(
@@ -504,11 +504,11 @@ pub async fn update_article(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, response = crate::openapi::Unauthorized),
-        (status = 403, response = crate::openapi::Forbidden),
-        (status = 404, response = crate::openapi::NotFound),
-        (status = 412, response = crate::openapi::PreconditionFailed),
-        (status = 428, response = crate::openapi::PreconditionRequired),
+        (status = 401, response = crate::error::responses::Unauthorized),
+        (status = 403, response = crate::error::responses::Forbidden),
+        (status = 404, response = crate::error::responses::NotFound),
+        (status = 412, response = crate::error::responses::PreconditionFailed),
+        (status = 428, response = crate::error::responses::PreconditionRequired),
     )
 )]
 pub async fn delete_article(
@@ -539,10 +539,10 @@ pub async fn delete_article(
     responses(
         (status = 200, description = "A page of revisions", body = Page<RevisionView>,
             headers(("Link" = String, description = "`<url>; rel=\"next\"` when another page exists"))),
-        (status = 400, response = crate::openapi::BadRequest),
-        (status = 401, response = crate::openapi::Unauthorized),
-        (status = 403, response = crate::openapi::Forbidden),
-        (status = 404, response = crate::openapi::NotFound),
+        (status = 400, response = crate::error::responses::BadRequest),
+        (status = 401, response = crate::error::responses::Unauthorized),
+        (status = 403, response = crate::error::responses::Forbidden),
+        (status = 404, response = crate::error::responses::NotFound),
     )
 )]
 pub async fn list_revisions(
@@ -619,11 +619,11 @@ pub async fn list_revisions(
     responses(
         (status = 200, description = "The article with the revision's content", body = ArticleView,
             headers(("ETag" = String, description = "Strong validator of the new version"))),
-        (status = 401, response = crate::openapi::Unauthorized),
-        (status = 403, response = crate::openapi::Forbidden),
-        (status = 404, response = crate::openapi::NotFound),
-        (status = 412, response = crate::openapi::PreconditionFailed),
-        (status = 428, response = crate::openapi::PreconditionRequired),
+        (status = 401, response = crate::error::responses::Unauthorized),
+        (status = 403, response = crate::error::responses::Forbidden),
+        (status = 404, response = crate::error::responses::NotFound),
+        (status = 412, response = crate::error::responses::PreconditionFailed),
+        (status = 428, response = crate::error::responses::PreconditionRequired),
     )
 )]
 pub async fn restore_revision(
