@@ -10,9 +10,10 @@ use crate::db::queries::{self, now};
 use crate::db::{write_statement, write_transaction, DbConn};
 use crate::domain::article::{self, Audience, Status, EXCERPT_MAX, SUBTITLE_MAX};
 use crate::domain::markdown::{plain_text, render_article};
-use crate::domain::slug::{slugify_or, with_suffix, Slug};
+use crate::domain::slug::Slug;
 use crate::domain::Violations;
 use crate::error::ApiError;
+use crate::services::slugs::unique_slug;
 use crate::webhooks::{article_data, emit, Event};
 
 /// The complete editable state of an article, before rendering.
@@ -240,34 +241,6 @@ pub fn render(draft: &Draft) -> Rendered {
         word_count: i32::try_from(r.word_count).unwrap_or(i32::MAX),
         reading_time_minutes: i32::try_from(r.reading_time_minutes).unwrap_or(i32::MAX),
     }
-}
-
-/// A slug for a new resource: the explicit one (409 if `taken`) or one made from the title,
-/// made unique with `-2`, `-3`…. Articles and series each have their own slug space.
-pub fn unique_slug(
-    explicit: Option<&str>,
-    title: &str,
-    fallback: &str,
-    what: &str,
-    mut taken: impl FnMut(&str) -> Result<bool, diesel::result::Error>,
-) -> Result<String, ApiError> {
-    if let Some(explicit) = explicit {
-        if taken(explicit)? {
-            return Err(ApiError::conflict(
-                "slug",
-                format!("another {what} has or had this slug"),
-            ));
-        }
-        return Ok(explicit.to_string());
-    }
-    let base = slugify_or(title, fallback);
-    let mut candidate = base.clone();
-    let mut n = 2;
-    while taken(&candidate)? {
-        candidate = with_suffix(&base, n);
-        n += 1;
-    }
-    Ok(candidate)
 }
 
 fn resolve_slug(conn: &mut DbConn, draft: &Draft, except: Option<i64>) -> Result<String, ApiError> {

@@ -4,4 +4,5 @@
 pub mod articles;
 pub mod comments;
 pub mod series;
+pub mod slugs;
 pub mod users;

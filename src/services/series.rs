@@ -15,7 +15,7 @@ use crate::domain::article::{self, Audience, Status};
 use crate::domain::slug::Slug;
 use crate::domain::Violations;
 use crate::error::ApiError;
-use crate::services::articles::unique_slug;
+use crate::services::slugs::unique_slug;
 
 pub const DESCRIPTION_MAX: usize = 2000;
 pub const MAX_ARTICLES: usize = 1000;
