@@ -140,7 +140,7 @@ pub fn prepare(config: Config) -> Result<AppState, String> {
                 None => keys,
             }
         }),
-        cache: Arc::new(crate::routes::response_cache::ResponseCache::new(
+        cache: Arc::new(crate::state::response_cache::ResponseCache::new(
             config.cache_max_age,
         )),
         cursors: Arc::new(crate::routes::pagination::CursorKey::new(secret.as_bytes())),
