@@ -143,7 +143,7 @@ pub fn prepare(config: Config) -> Result<AppState, String> {
         cache: Arc::new(crate::state::response_cache::ResponseCache::new(
             config.cache_max_age,
         )),
-        cursors: Arc::new(crate::routes::pagination::CursorKey::new(secret.as_bytes())),
+        cursors: Arc::new(crate::state::cursor_key::CursorKey::new(secret.as_bytes())),
         config: Arc::new(config),
     })
 }
