@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::api::users::UserView;
-use crate::auth::{password, Authenticated};
+use crate::auth::password;
 use crate::config::LOGIN_WINDOW;
 use crate::db::queries::login::{Attempt, Limits};
 use crate::db::queries::{self, now};
@@ -14,6 +14,7 @@ use crate::domain::client_addr::{client_ip, hashed_rate_key};
 use crate::domain::user::{Role, PASSWORD_MAX, USERNAME_MAX};
 use crate::domain::{char_len, Violations};
 use crate::error::ApiError;
+use crate::routes::auth_extract::Authenticated;
 use crate::routes::extract::ApiJson;
 use crate::state::AppState;
 

@@ -43,7 +43,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<usize>().ok())
             .is_some_and(|n| n > BODY_LIMIT);
-        let gate = crate::auth::extract::AuthGate::of(req);
+        let gate = crate::routes::auth_extract::AuthGate::of(req);
         // Taken now, read only once the request is authorised.
         let mut payload = payload.take();
         let req = req.clone();

@@ -2,6 +2,7 @@
 
 pub mod articles;
 pub mod auth;
+pub mod auth_extract;
 pub mod caching;
 pub mod comments;
 pub mod extract;

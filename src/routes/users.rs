@@ -3,12 +3,13 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::api::users::{CreateUser, UpdateUser, UserView};
-use crate::auth::{password, AdminUser};
+use crate::auth::password;
 use crate::db::models::UserChanges;
 use crate::db::queries::{self, now};
 use crate::domain::user::{DisplayName, Password, Role, Username};
 use crate::domain::Violations;
 use crate::error::ApiError;
+use crate::routes::auth_extract::AdminUser;
 use crate::routes::extract::{ApiJson, ApiQuery};
 use crate::routes::pagination::{page_response, split_page, Page, PageParams};
 use crate::services::users::{create_hashed, ensure_other_admin};

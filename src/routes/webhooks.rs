@@ -8,11 +8,11 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::api::articles::some;
-use crate::auth::AdminUser;
 use crate::db::models::{Delivery, Webhook, WebhookWrite};
 use crate::db::queries::{self, now};
 use crate::domain::{article, char_len, Violations};
 use crate::error::ApiError;
+use crate::routes::auth_extract::AdminUser;
 use crate::routes::extract::{ApiJson, ApiQuery};
 use crate::routes::pagination::{page_response, split_page, Page, PageParams};
 use crate::state::AppState;

@@ -8,7 +8,6 @@ use serde::{Deserialize, Serialize};
 use crate::api::articles::{
     ArticleSummary, ArticleView, Author, CreateArticle, ListParams, RevisionView, UpdateArticle,
 };
-use crate::auth::{EditorUser, MaybeUser};
 use crate::db::queries::articles::{After, ListFilter, Visibility};
 use crate::db::queries::{self, now};
 use crate::db::DbConn;
@@ -16,6 +15,7 @@ use crate::domain::article::{Audience, Status};
 use crate::domain::user::Role;
 use crate::domain::FieldError;
 use crate::error::ApiError;
+use crate::routes::auth_extract::{EditorUser, MaybeUser};
 use crate::routes::caching::{
     cached_json_tagged, moved_permanently, required_if_match, written_json,
 };

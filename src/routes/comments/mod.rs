@@ -9,12 +9,12 @@ use crate::api::comments::{
     AddBlock, BlockView, BulkModerate, BulkOutcome, BulkResult, CommentAccepted, CommentStats,
     ModerateComment, ModeratorComment, PostComment, PublicComment, QueueParams, StaffRef,
 };
-use crate::auth::ModeratorUser;
 use crate::db::queries::{self, now};
 use crate::domain::client_addr::client_ip;
 use crate::domain::comment::{parse_block_value, BlockKind, CommentStatus, ModerationAction};
 use crate::domain::{FieldError, Violations};
 use crate::error::ApiError;
+use crate::routes::auth_extract::ModeratorUser;
 use crate::routes::caching::{optional_if_match, written_json};
 use crate::routes::extract::{ApiJson, ApiQuery};
 use crate::routes::pagination::{

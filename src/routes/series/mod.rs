@@ -8,11 +8,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use crate::api::series::{
     AddSeriesArticle, CreateSeries, SeriesSummary, SeriesView, SetSeriesArticles, UpdateSeries,
 };
-use crate::auth::{EditorUser, MaybeUser};
 use crate::db::queries::{self, now};
 use crate::domain::article::Audience;
 use crate::domain::user::Role;
 use crate::error::ApiError;
+use crate::routes::auth_extract::{EditorUser, MaybeUser};
 use crate::routes::caching::{
     cached_json, moved_permanently, optional_if_match, required_if_match, written_json,
 };
