@@ -4,15 +4,14 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::api::users::{CreateUser, UpdateUser, UserView};
 use crate::auth::password;
-use crate::db::models::UserChanges;
-use crate::db::queries::{self, now};
-use crate::domain::user::{DisplayName, Password, Role, Username};
+use crate::db::queries;
+use crate::domain::user::{DisplayName, Password, Username};
 use crate::domain::Violations;
 use crate::error::ApiError;
 use crate::routes::auth_extract::AdminUser;
 use crate::routes::extract::{ApiJson, ApiQuery};
 use crate::routes::pagination::{page_response, split_page, Page, PageParams};
-use crate::services::users::{create_hashed, ensure_other_admin};
+use crate::services::users::{self, create_hashed, no_such_user};
 use crate::state::AppState;
 
 /// List users.
@@ -142,10 +141,6 @@ pub async fn get_user(
     Ok(HttpResponse::Ok().json(UserView::try_from(user)?))
 }
 
-fn no_such_user() -> ApiError {
-    ApiError::not_found("No user has this id.")
-}
-
 /// Update a user.
 ///
 /// Changes a user's role, password, display name or disabled flag (admin only). Changing the
@@ -202,27 +197,7 @@ pub async fn update_user(
     };
     let user = state
         .db
-        .run(move |conn| {
-            crate::db::write_transaction(conn, |conn| {
-                let current = queries::users::find(conn, id)?.ok_or_else(no_such_user)?;
-                let loses_admin = current.role == Role::Admin.as_str()
-                    && !current.disabled
-                    && (body.role.is_some_and(|r| r != Role::Admin) || body.disabled == Some(true));
-                if loses_admin {
-                    ensure_other_admin(conn, id)?;
-                }
-                let revoke = hash.is_some() || (body.disabled == Some(true) && !current.disabled);
-                let changes = UserChanges {
-                    password_hash: hash,
-                    role: body.role.map(|r| r.as_str().to_string()),
-                    display_name: display_name.map(DisplayName::into_inner),
-                    disabled: body.disabled,
-                    token_version: revoke.then_some(current.token_version + 1),
-                    updated_at: Some(now()),
-                };
-                Ok(queries::users::update(conn, id, &changes)?)
-            })
-        })
+        .run(move |conn| users::update(conn, id, &body, hash, display_name))
         .await?;
     Ok(HttpResponse::Ok().json(UserView::try_from(user)?))
 }
@@ -252,18 +227,6 @@ pub async fn delete_user(
     _admin: AdminUser,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    state
-        .db
-        .run(move |conn| {
-            crate::db::write_transaction(conn, |conn| {
-                let current = queries::users::find(conn, id)?.ok_or_else(no_such_user)?;
-                if current.role == Role::Admin.as_str() && !current.disabled {
-                    ensure_other_admin(conn, id)?;
-                }
-                queries::users::delete(conn, id)?;
-                Ok(())
-            })
-        })
-        .await?;
+    state.db.run(move |conn| users::delete(conn, id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

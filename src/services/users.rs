@@ -1,10 +1,12 @@
 //! Users: creating one, and the rule that some enabled admin always remains.
 
+use crate::api::users::UpdateUser;
 use crate::auth::password;
-use crate::db::models::{NewUser, User};
+use crate::db::models::{NewUser, User, UserChanges};
 use crate::db::queries::{self, now};
+use crate::db::write_transaction;
 use crate::db::DbConn;
-use crate::domain::user::{Password, Role, Username};
+use crate::domain::user::{DisplayName, Password, Role, Username};
 use crate::error::ApiError;
 
 /// Creates a user, hashing its password on the caller's thread; for the `user add` command and
@@ -43,6 +45,53 @@ pub fn create_hashed(
             updated_at: now,
         },
     )?)
+}
+
+/// Changes user `id` as `body` asks, with the new password already hashed and the display name
+/// already parsed; a change of password, or disabling the user, revokes its tokens. The last
+/// enabled admin cannot lose that role.
+pub fn update(
+    conn: &mut DbConn,
+    id: i64,
+    body: &UpdateUser,
+    hash: Option<String>,
+    display_name: Option<DisplayName>,
+) -> Result<User, ApiError> {
+    write_transaction(conn, |conn| {
+        let current = queries::users::find(conn, id)?.ok_or_else(no_such_user)?;
+        let loses_admin = current.role == Role::Admin.as_str()
+            && !current.disabled
+            && (body.role.is_some_and(|r| r != Role::Admin) || body.disabled == Some(true));
+        if loses_admin {
+            ensure_other_admin(conn, id)?;
+        }
+        let revoke = hash.is_some() || (body.disabled == Some(true) && !current.disabled);
+        let changes = UserChanges {
+            password_hash: hash,
+            role: body.role.map(|r| r.as_str().to_string()),
+            display_name: display_name.map(DisplayName::into_inner),
+            disabled: body.disabled,
+            token_version: revoke.then_some(current.token_version + 1),
+            updated_at: Some(now()),
+        };
+        Ok(queries::users::update(conn, id, &changes)?)
+    })
+}
+
+/// Deletes user `id`, unless it is the last enabled admin.
+pub fn delete(conn: &mut DbConn, id: i64) -> Result<(), ApiError> {
+    write_transaction(conn, |conn| {
+        let current = queries::users::find(conn, id)?.ok_or_else(no_such_user)?;
+        if current.role == Role::Admin.as_str() && !current.disabled {
+            ensure_other_admin(conn, id)?;
+        }
+        queries::users::delete(conn, id)?;
+        Ok(())
+    })
+}
+
+pub fn no_such_user() -> ApiError {
+    ApiError::not_found("No user has this id.")
 }
 
 /// Refuses a change that would leave no enabled admin to manage users.
