@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use crate::config::Config;
 use crate::db;
 use crate::domain::user::{Password, Role, Username};
-use crate::routes::users;
+use crate::services::users;
 use crate::startup::{self, Application};
 
 #[derive(Debug, Parser)]

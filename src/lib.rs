@@ -1,5 +1,6 @@
 //! Masthead: a headless CMS for news sites.
 
+pub mod api;
 pub mod auth;
 pub mod cli;
 pub mod config;
@@ -9,6 +10,7 @@ pub mod error;
 pub mod openapi;
 pub mod routes;
 pub mod seed;
+pub mod services;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

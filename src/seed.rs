@@ -6,18 +6,18 @@ use chrono::{Duration, Utc};
 use rand::distr::{Alphanumeric, SampleString};
 use serde_json::json;
 
+use crate::api::articles::CreateArticle;
+use crate::api::comments::PostComment;
+use crate::api::series::CreateSeries;
 use crate::db::queries;
 use crate::db::DbConn;
 use crate::domain::comment::{CommentStatus, SpamRules};
 use crate::domain::user::{Password, Role, Username};
 use crate::error::ApiError;
-use crate::routes::articles::dto::CreateArticle;
-use crate::routes::articles::write::{self, Draft};
-use crate::routes::comments::dto::PostComment;
-use crate::routes::comments::store::{self as comments, Client, IntakeRules};
-use crate::routes::series::dto::CreateSeries;
-use crate::routes::series::store::{self as series, SeriesDraft};
-use crate::routes::users;
+use crate::services::articles::{self as write, Draft};
+use crate::services::comments::{self as comments, Client, IntakeRules};
+use crate::services::series::{self as series, SeriesDraft};
+use crate::services::users;
 
 /// What was made, for the operator.
 pub struct Seeded {
@@ -437,7 +437,7 @@ pub fn seed_bench(
         write_transaction(conn, |conn| {
             for id in chunk {
                 let generation = queries::renders::generation_of(conn, *id)?;
-                crate::routes::articles::refresh_render(conn, *id, generation, now)?;
+                crate::services::articles::refresh_render(conn, *id, generation, now)?;
             }
             Ok::<_, ApiError>(())
         })?;

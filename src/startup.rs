@@ -11,6 +11,7 @@ use actix_web::http::header;
 use actix_web::middleware::{from_fn, Condition, DefaultHeaders, ErrorHandlers};
 use actix_web::{web, App, HttpServer};
 use rand::Rng;
+use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::jwt::JwtKeys;
 use crate::config::{Backend, Config, CorsOrigins};
@@ -139,10 +140,10 @@ pub fn prepare(config: Config) -> Result<AppState, String> {
                 None => keys,
             }
         }),
-        cache: Arc::new(crate::routes::response_cache::ResponseCache::new(
+        cache: Arc::new(crate::state::response_cache::ResponseCache::new(
             config.cache_max_age,
         )),
-        cursors: Arc::new(crate::routes::pagination::CursorKey::new(secret.as_bytes())),
+        cursors: Arc::new(crate::state::cursor_key::CursorKey::new(secret.as_bytes())),
         config: Arc::new(config),
     })
 }
@@ -168,6 +169,7 @@ fn serve(listener: TcpListener, state: AppState) -> Result<Server, String> {
                 ApiError::not_found("No resource exists at this path.").into()
             }))
             .configure(routes::configure)
+            .configure(docs)
             .default_service(web::to(|| async {
                 Err::<actix_web::HttpResponse, _>(ApiError::not_found(
                     "No resource exists at this path.",
@@ -222,4 +224,20 @@ fn cors(origins: &CorsOrigins) -> Cors {
         CorsOrigins::List(list) => list.iter().fold(cors, |c, origin| c.allowed_origin(origin)),
         CorsOrigins::None => cors,
     }
+}
+
+/// The API reference: Swagger UI over the OpenAPI document. Wired here rather than in `routes`,
+/// because the document lists the routes.
+fn docs(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/docs").route(web::get().to(docs_redirect)))
+        .service(
+            SwaggerUi::new("/docs/{_:.*}")
+                .url("/api-docs/openapi.json", crate::openapi::document()),
+        );
+}
+
+async fn docs_redirect() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::MovedPermanently()
+        .insert_header(("Location", "/docs/"))
+        .finish()
 }

@@ -17,7 +17,7 @@ use masthead::domain::comment::{self, BlockKind, CommentForm, NewComment, SpamRu
 use masthead::domain::html_depth::nesting_exceeds;
 use masthead::domain::markdown::{plain_text, render_article, render_comment};
 use masthead::domain::slug::{slugify, slugify_or, with_suffix, Slug, MAX_SLUG_LEN};
-use masthead::routes::pagination::CursorKey;
+use masthead::state::cursor_key::CursorKey;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestError, TestRunner};
 

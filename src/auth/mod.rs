@@ -1,7 +1,5 @@
-//! Authentication: Argon2id passwords, HS256 tokens and the extractors that enforce roles.
+//! Authentication: Argon2id passwords and HS256 tokens. The extractors that enforce roles are
+//! HTTP, so they live in `routes::auth_extract`.
 
-pub mod extract;
 pub mod jwt;
 pub mod password;
-
-pub use extract::{AdminUser, Authenticated, CurrentUser, EditorUser, MaybeUser, ModeratorUser};

@@ -5,7 +5,8 @@ use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::{password, Authenticated};
+use crate::api::users::UserView;
+use crate::auth::password;
 use crate::config::LOGIN_WINDOW;
 use crate::db::queries::login::{Attempt, Limits};
 use crate::db::queries::{self, now};
@@ -13,8 +14,8 @@ use crate::domain::client_addr::{client_ip, hashed_rate_key};
 use crate::domain::user::{Role, PASSWORD_MAX, USERNAME_MAX};
 use crate::domain::{char_len, Violations};
 use crate::error::ApiError;
+use crate::routes::auth_extract::Authenticated;
 use crate::routes::extract::ApiJson;
-use crate::routes::users::UserView;
 use crate::state::AppState;
 
 /// Credentials exchanged for an access token.
@@ -76,12 +77,12 @@ const ADDRESS_KEY_PURPOSE: &str = "login";
     security(()),
     responses(
         (status = 200, description = "Logged in", body = TokenResponse),
-        (status = 400, response = crate::openapi::BadRequest),
-        (status = 401, response = crate::openapi::Unauthorized),
-        (status = 413, response = crate::openapi::PayloadTooLarge),
-        (status = 415, response = crate::openapi::UnsupportedMediaType),
-        (status = 422, response = crate::openapi::ValidationFailed),
-        (status = 429, response = crate::openapi::TooManyRequests),
+        (status = 400, response = crate::error::responses::BadRequest),
+        (status = 401, response = crate::error::responses::Unauthorized),
+        (status = 413, response = crate::error::responses::PayloadTooLarge),
+        (status = 415, response = crate::error::responses::UnsupportedMediaType),
+        (status = 422, response = crate::error::responses::ValidationFailed),
+        (status = 429, response = crate::error::responses::TooManyRequests),
     )
 )]
 pub async fn create_token(
@@ -212,7 +213,7 @@ pub async fn create_token(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The current user", body = UserView),
-        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 401, response = crate::error::responses::Unauthorized),
     )
 )]
 pub async fn me(state: web::Data<AppState>, auth: Authenticated) -> Result<HttpResponse, ApiError> {

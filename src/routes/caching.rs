@@ -2,23 +2,11 @@
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse};
-use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use crate::config::Config;
 use crate::error::ApiError;
 
-/// A strong ETag of a representation: the same bytes always give the same tag, on every
-/// instance.
-pub fn etag_of(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-    format!("\"{hex}\"")
-}
-
-pub fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>, ApiError> {
-    serde_json::to_vec(value).map_err(ApiError::internal)
-}
+pub use crate::api::etag::{check_if_match, etag_of, header_names, to_json};
 
 /// `Cache-Control` for public GETs.
 pub fn public_cache_control(config: &Config) -> String {
@@ -26,20 +14,6 @@ pub fn public_cache_control(config: &Config) -> String {
         "public, max-age={}, stale-while-revalidate=300",
         config.cache_max_age
     )
-}
-
-/// Whether a list of entity tags (`If-None-Match`, `If-Match`) names `etag`. `weak` allows
-/// `W/` tags to match, as `If-None-Match` does.
-pub(crate) fn header_names(value: &str, etag: &str, weak: bool) -> bool {
-    value.split(',').map(str::trim).any(|candidate| {
-        if candidate == "*" {
-            return true;
-        }
-        match candidate.strip_prefix("W/") {
-            Some(stripped) => weak && stripped == etag,
-            None => candidate == etag,
-        }
-    })
 }
 
 /// A 200 with `bytes` as JSON, or a 304 when `If-None-Match` names its ETag.
@@ -136,30 +110,4 @@ pub fn optional_if_match(req: &HttpRequest) -> Option<String> {
 /// The `If-Match` a write must carry: missing → 428.
 pub fn required_if_match(req: &HttpRequest) -> Result<String, ApiError> {
     optional_if_match(req).ok_or(ApiError::PreconditionRequired)
-}
-
-/// Checks `If-Match` against the current representation's ETag: stale → 412.
-pub fn check_if_match(if_match: &str, current_etag: &str) -> Result<(), ApiError> {
-    if header_names(if_match, current_etag, false) {
-        Ok(())
-    } else {
-        Err(ApiError::PreconditionFailed)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn etag_lists_match_strongly_or_weakly() {
-        let tag = etag_of(b"{}");
-        assert!(header_names(&tag, &tag, false));
-        assert!(header_names(&format!("\"x\", {tag}"), &tag, false));
-        assert!(header_names("*", &tag, false));
-        assert!(!header_names(&format!("W/{tag}"), &tag, false));
-        assert!(header_names(&format!("W/{tag}"), &tag, true));
-        assert!(!header_names("\"other\"", &tag, true));
-        assert_ne!(etag_of(b"a"), etag_of(b"b"));
-    }
 }

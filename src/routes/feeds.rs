@@ -20,7 +20,7 @@ use crate::db::DbConn;
 use crate::domain::article::{tag_slug, Audience};
 use crate::error::ApiError;
 use crate::routes::caching::{cached_body, moved_permanently};
-use crate::routes::series::store::load_view;
+use crate::services::series::load_view;
 use crate::state::AppState;
 
 /// How many of the latest articles the site feed carries.
@@ -113,7 +113,7 @@ pub async fn site_feed(
         (status = 301, description = "An old slug: the feed lives at `Location` now",
             headers(("Location" = String, description = "The feed's current URL"))),
         (status = 304, description = "Not modified since the ETag in `If-None-Match`"),
-        (status = 404, response = crate::openapi::NotFound),
+        (status = 404, response = crate::error::responses::NotFound),
     )
 )]
 pub async fn series_feed(

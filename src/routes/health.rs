@@ -44,7 +44,7 @@ pub async fn healthz() -> HttpResponse {
     security(()),
     responses(
         (status = 200, description = "The database is reachable", body = Health, example = json!({"status": "ready"})),
-        (status = 503, response = crate::openapi::ServiceUnavailable),
+        (status = 503, response = crate::error::responses::ServiceUnavailable),
     )
 )]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {

@@ -2,6 +2,7 @@
 
 pub mod articles;
 pub mod auth;
+pub mod auth_extract;
 pub mod caching;
 pub mod comments;
 pub mod extract;
@@ -15,7 +16,6 @@ pub mod users;
 pub mod webhooks;
 
 use actix_web::web;
-use utoipa_swagger_ui::SwaggerUi;
 
 /// Every route of the application. Grouping methods under one `resource` makes an unsupported
 /// method a 405 rather than a 404.
@@ -127,16 +127,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 ),
         )
         .service(web::resource("/feed.atom").route(web::get().to(feeds::site_feed)))
-        .service(web::resource("/series/{slug}/feed.atom").route(web::get().to(feeds::series_feed)))
-        .service(web::resource("/docs").route(web::get().to(docs_redirect)))
         .service(
-            SwaggerUi::new("/docs/{_:.*}")
-                .url("/api-docs/openapi.json", crate::openapi::document()),
+            web::resource("/series/{slug}/feed.atom").route(web::get().to(feeds::series_feed)),
         );
-}
-
-async fn docs_redirect() -> actix_web::HttpResponse {
-    actix_web::HttpResponse::MovedPermanently()
-        .insert_header(("Location", "/docs/"))
-        .finish()
 }

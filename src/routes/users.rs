@@ -1,118 +1,18 @@
 //! Admin-only user management: `/api/v1/users`.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
-use crate::auth::{password, AdminUser};
-use crate::db::models::{NewUser, User, UserChanges};
-use crate::db::queries::{self, now};
-use crate::db::DbConn;
-use crate::domain::user::{DisplayName, Password, Role, Username};
+use crate::api::users::{CreateUser, UpdateUser, UserView};
+use crate::auth::password;
+use crate::db::queries;
+use crate::domain::user::{DisplayName, Password, Username};
 use crate::domain::Violations;
 use crate::error::ApiError;
+use crate::routes::auth_extract::AdminUser;
 use crate::routes::extract::{ApiJson, ApiQuery};
 use crate::routes::pagination::{page_response, split_page, Page, PageParams};
+use crate::services::users::{self, create_hashed, no_such_user};
 use crate::state::AppState;
-
-/// A user as the API shows it. The password hash is never part of it.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct UserView {
-    /// The user's id.
-    #[schema(example = 1)]
-    pub id: i64,
-    /// The login name.
-    #[schema(example = "jdoe")]
-    pub username: String,
-    /// What the user may do.
-    pub role: Role,
-    /// The name shown as an article's author.
-    #[schema(example = "Jane Doe")]
-    pub display_name: String,
-    /// A disabled user cannot log in and its tokens are refused.
-    #[schema(example = false)]
-    pub disabled: bool,
-    /// When the user was created.
-    #[schema(example = "2026-11-25T18:00:00Z")]
-    pub created_at: DateTime<Utc>,
-    /// When the user was last changed.
-    #[schema(example = "2026-11-25T18:00:00Z")]
-    pub updated_at: DateTime<Utc>,
-}
-
-impl TryFrom<User> for UserView {
-    type Error = ApiError;
-    fn try_from(u: User) -> Result<Self, ApiError> {
-        Ok(Self {
-            role: u.role.parse().map_err(ApiError::internal)?,
-            id: u.id,
-            username: u.username,
-            display_name: u.display_name,
-            disabled: u.disabled,
-            created_at: u.created_at.and_utc(),
-            updated_at: u.updated_at.and_utc(),
-        })
-    }
-}
-
-/// A new user.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateUser {
-    /// 1–64 characters of letters, digits, `.`, `_`, `-` and `@`; unique.
-    #[schema(
-        example = "jdoe",
-        min_length = 1,
-        max_length = 64,
-        pattern = "^[A-Za-z0-9._@-]{1,64}$"
-    )]
-    pub username: String,
-    /// 8–1024 characters.
-    #[schema(
-        example = "a long passphrase",
-        min_length = 8,
-        max_length = 1024,
-        pattern = "^[^\\x00]*$"
-    )]
-    pub password: String,
-    /// The user's role.
-    pub role: Role,
-    /// 1–100 characters without control characters; defaults to the username.
-    #[schema(
-        example = "Jane Doe",
-        min_length = 1,
-        pattern = "^[\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*[^\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000](?:[^\\x00-\\x1f\\x7f-\\x9f]{0,98}[^\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000])?[\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*$"
-    )]
-    pub display_name: Option<String>,
-}
-
-/// Changes to a user; absent fields stay as they are. Changing the password or disabling the
-/// user revokes its existing tokens.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UpdateUser {
-    /// A new role.
-    pub role: Option<Role>,
-    /// A new password, 8–1024 characters.
-    #[schema(
-        example = "another long passphrase",
-        min_length = 8,
-        max_length = 1024,
-        pattern = "^[^\\x00]*$"
-    )]
-    pub password: Option<String>,
-    /// A new display name, 1–100 characters without control characters.
-    #[schema(
-        example = "Jane Q. Doe",
-        min_length = 1,
-        pattern = "^[\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*[^\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000](?:[^\\x00-\\x1f\\x7f-\\x9f]{0,98}[^\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000])?[\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*$"
-    )]
-    pub display_name: Option<String>,
-    /// `true` disables the user (it cannot log in; its tokens stop working).
-    #[schema(example = false)]
-    pub disabled: Option<bool>,
-}
 
 /// List users.
 ///
@@ -127,9 +27,9 @@ pub struct UpdateUser {
     responses(
         (status = 200, description = "A page of users", body = Page<UserView>,
             headers(("Link" = String, description = "`<url>; rel=\"next\"` when another page exists"))),
-        (status = 400, response = crate::openapi::BadRequest),
-        (status = 401, response = crate::openapi::Unauthorized),
-        (status = 403, response = crate::openapi::Forbidden),
+        (status = 400, response = crate::error::responses::BadRequest),
+        (status = 401, response = crate::error::responses::Unauthorized),
+        (status = 403, response = crate::error::responses::Forbidden),
     )
 )]
 pub async fn list_users(
@@ -170,13 +70,13 @@ pub async fn list_users(
     responses(
         (status = 201, description = "Created", body = UserView,
             headers(("Location" = String, description = "The new user's URL"))),
-        (status = 400, response = crate::openapi::BadRequest),
-        (status = 401, response = crate::openapi::Unauthorized),
-        (status = 403, response = crate::openapi::Forbidden),
-        (status = 409, response = crate::openapi::Conflict),
-        (status = 413, response = crate::openapi::PayloadTooLarge),
-        (status = 415, response = crate::openapi::UnsupportedMediaType),
-        (status = 422, response = crate::openapi::ValidationFailed),
+        (status = 400, response = crate::error::responses::BadRequest),
+        (status = 401, response = crate::error::responses::Unauthorized),
+        (status = 403, response = crate::error::responses::Forbidden),
+        (status = 409, response = crate::error::responses::Conflict),
+        (status = 413, response = crate::error::responses::PayloadTooLarge),
+        (status = 415, response = crate::error::responses::UnsupportedMediaType),
+        (status = 422, response = crate::error::responses::ValidationFailed),
     )
 )]
 pub async fn create_user(
@@ -211,44 +111,6 @@ pub async fn create_user(
         .json(UserView::try_from(user)?))
 }
 
-/// Creates a user, hashing its password on the caller's thread; for the `user add` command and
-/// the demo seed.
-pub fn create(
-    conn: &mut DbConn,
-    username: &Username,
-    password: &Password,
-    role: Role,
-    display_name: &str,
-) -> Result<User, ApiError> {
-    let hash = password::hash(password).map_err(ApiError::internal)?;
-    create_hashed(conn, username, &hash, role, display_name)
-}
-
-/// Creates a user whose password is already hashed.
-pub fn create_hashed(
-    conn: &mut DbConn,
-    username: &Username,
-    hash: &str,
-    role: Role,
-    display_name: &str,
-) -> Result<User, ApiError> {
-    if queries::users::find_by_username(conn, username.as_str())?.is_some() {
-        return Err(ApiError::conflict("username", "this username is taken"));
-    }
-    let now = now();
-    Ok(queries::users::insert(
-        conn,
-        &NewUser {
-            username: username.as_str(),
-            password_hash: hash,
-            role: role.as_str(),
-            display_name,
-            created_at: now,
-            updated_at: now,
-        },
-    )?)
-}
-
 /// Get a user.
 ///
 /// One user by id (admin only), without its password hash.
@@ -261,9 +123,9 @@ pub fn create_hashed(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The user", body = UserView),
-        (status = 401, response = crate::openapi::Unauthorized),
-        (status = 403, response = crate::openapi::Forbidden),
-        (status = 404, response = crate::openapi::NotFound),
+        (status = 401, response = crate::error::responses::Unauthorized),
+        (status = 403, response = crate::error::responses::Forbidden),
+        (status = 404, response = crate::error::responses::NotFound),
     )
 )]
 pub async fn get_user(
@@ -277,10 +139,6 @@ pub async fn get_user(
         .run(move |conn| queries::users::find(conn, id)?.ok_or_else(no_such_user))
         .await?;
     Ok(HttpResponse::Ok().json(UserView::try_from(user)?))
-}
-
-fn no_such_user() -> ApiError {
-    ApiError::not_found("No user has this id.")
 }
 
 /// Update a user.
@@ -298,14 +156,14 @@ fn no_such_user() -> ApiError {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The updated user", body = UserView),
-        (status = 400, response = crate::openapi::BadRequest),
-        (status = 401, response = crate::openapi::Unauthorized),
-        (status = 403, response = crate::openapi::Forbidden),
-        (status = 404, response = crate::openapi::NotFound),
-        (status = 409, response = crate::openapi::Conflict),
-        (status = 413, response = crate::openapi::PayloadTooLarge),
-        (status = 415, response = crate::openapi::UnsupportedMediaType),
-        (status = 422, response = crate::openapi::ValidationFailed),
+        (status = 400, response = crate::error::responses::BadRequest),
+        (status = 401, response = crate::error::responses::Unauthorized),
+        (status = 403, response = crate::error::responses::Forbidden),
+        (status = 404, response = crate::error::responses::NotFound),
+        (status = 409, response = crate::error::responses::Conflict),
+        (status = 413, response = crate::error::responses::PayloadTooLarge),
+        (status = 415, response = crate::error::responses::UnsupportedMediaType),
+        (status = 422, response = crate::error::responses::ValidationFailed),
     )
 )]
 pub async fn update_user(
@@ -339,48 +197,9 @@ pub async fn update_user(
     };
     let user = state
         .db
-        .run(move |conn| {
-            crate::db::write_transaction(conn, |conn| {
-                let current = queries::users::find(conn, id)?.ok_or_else(no_such_user)?;
-                let loses_admin = current.role == Role::Admin.as_str()
-                    && !current.disabled
-                    && (body.role.is_some_and(|r| r != Role::Admin) || body.disabled == Some(true));
-                if loses_admin {
-                    ensure_other_admin(conn, id)?;
-                }
-                let revoke = hash.is_some() || (body.disabled == Some(true) && !current.disabled);
-                let changes = UserChanges {
-                    password_hash: hash,
-                    role: body.role.map(|r| r.as_str().to_string()),
-                    display_name: display_name.map(DisplayName::into_inner),
-                    disabled: body.disabled,
-                    token_version: revoke.then_some(current.token_version + 1),
-                    updated_at: Some(now()),
-                };
-                Ok(queries::users::update(conn, id, &changes)?)
-            })
-        })
+        .run(move |conn| users::update(conn, id, &body, hash, display_name))
         .await?;
     Ok(HttpResponse::Ok().json(UserView::try_from(user)?))
-}
-
-/// Refuses a change that would leave no enabled admin to manage users.
-fn ensure_other_admin(conn: &mut DbConn, except: i64) -> Result<(), ApiError> {
-    use crate::db::schema::users;
-    use diesel::prelude::*;
-    let others: i64 = users::table
-        .filter(users::role.eq(Role::Admin.as_str()))
-        .filter(users::disabled.eq(false))
-        .filter(users::id.ne(except))
-        .count()
-        .get_result(conn)?;
-    if others == 0 {
-        return Err(ApiError::Conflict {
-            detail: "This is the last enabled admin; make another admin first.".into(),
-            field: None,
-        });
-    }
-    Ok(())
 }
 
 /// Delete a user.
@@ -396,10 +215,10 @@ fn ensure_other_admin(conn: &mut DbConn, except: i64) -> Result<(), ApiError> {
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, response = crate::openapi::Unauthorized),
-        (status = 403, response = crate::openapi::Forbidden),
-        (status = 404, response = crate::openapi::NotFound),
-        (status = 409, response = crate::openapi::Conflict),
+        (status = 401, response = crate::error::responses::Unauthorized),
+        (status = 403, response = crate::error::responses::Forbidden),
+        (status = 404, response = crate::error::responses::NotFound),
+        (status = 409, response = crate::error::responses::Conflict),
     )
 )]
 pub async fn delete_user(
@@ -408,18 +227,6 @@ pub async fn delete_user(
     _admin: AdminUser,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    state
-        .db
-        .run(move |conn| {
-            crate::db::write_transaction(conn, |conn| {
-                let current = queries::users::find(conn, id)?.ok_or_else(no_such_user)?;
-                if current.role == Role::Admin.as_str() && !current.disabled {
-                    ensure_other_admin(conn, id)?;
-                }
-                queries::users::delete(conn, id)?;
-                Ok(())
-            })
-        })
-        .await?;
+    state.db.run(move |conn| users::delete(conn, id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -7,12 +7,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use crate::auth::AdminUser;
+use crate::api::articles::some;
 use crate::db::models::{Delivery, Webhook, WebhookWrite};
 use crate::db::queries::{self, now};
 use crate::domain::{article, char_len, Violations};
 use crate::error::ApiError;
-use crate::routes::articles::dto::some;
+use crate::routes::auth_extract::AdminUser;
 use crate::routes::extract::{ApiJson, ApiQuery};
 use crate::routes::pagination::{page_response, split_page, Page, PageParams};
 use crate::state::AppState;
@@ -360,9 +360,9 @@ fn no_such_hook() -> ApiError {
     responses(
         (status = 200, description = "A page of webhooks", body = Page<WebhookView>,
             headers(("Link" = String, description = "`<url>; rel=\"next\"` when another page exists"))),
-        (status = 400, response = crate::openapi::BadRequest),
-        (status = 401, response = crate::openapi::Unauthorized),
-        (status = 403, response = crate::openapi::Forbidden),
+        (status = 400, response = crate::error::responses::BadRequest),
+        (status = 401, response = crate::error::responses::Unauthorized),
+        (status = 403, response = crate::error::responses::Forbidden),
     )
 )]
 pub async fn list_webhooks(
@@ -408,12 +408,12 @@ pub async fn list_webhooks(
     responses(
         (status = 201, description = "Created, with its secret", body = WebhookView,
             headers(("Location" = String, description = "The webhook's URL"))),
-        (status = 400, response = crate::openapi::BadRequest),
-        (status = 401, response = crate::openapi::Unauthorized),
-        (status = 403, response = crate::openapi::Forbidden),
-        (status = 413, response = crate::openapi::PayloadTooLarge),
-        (status = 415, response = crate::openapi::UnsupportedMediaType),
-        (status = 422, response = crate::openapi::ValidationFailed),
+        (status = 400, response = crate::error::responses::BadRequest),
+        (status = 401, response = crate::error::responses::Unauthorized),
+        (status = 403, response = crate::error::responses::Forbidden),
+        (status = 413, response = crate::error::responses::PayloadTooLarge),
+        (status = 415, response = crate::error::responses::UnsupportedMediaType),
+        (status = 422, response = crate::error::responses::ValidationFailed),
     )
 )]
 pub async fn create_webhook(
@@ -468,9 +468,9 @@ pub async fn create_webhook(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The webhook", body = WebhookView),
-        (status = 401, response = crate::openapi::Unauthorized),
-        (status = 403, response = crate::openapi::Forbidden),
-        (status = 404, response = crate::openapi::NotFound),
+        (status = 401, response = crate::error::responses::Unauthorized),
+        (status = 403, response = crate::error::responses::Forbidden),
+        (status = 404, response = crate::error::responses::NotFound),
     )
 )]
 pub async fn get_webhook(
@@ -500,13 +500,13 @@ pub async fn get_webhook(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The webhook", body = WebhookView),
-        (status = 400, response = crate::openapi::BadRequest),
-        (status = 401, response = crate::openapi::Unauthorized),
-        (status = 403, response = crate::openapi::Forbidden),
-        (status = 404, response = crate::openapi::NotFound),
-        (status = 413, response = crate::openapi::PayloadTooLarge),
-        (status = 415, response = crate::openapi::UnsupportedMediaType),
-        (status = 422, response = crate::openapi::ValidationFailed),
+        (status = 400, response = crate::error::responses::BadRequest),
+        (status = 401, response = crate::error::responses::Unauthorized),
+        (status = 403, response = crate::error::responses::Forbidden),
+        (status = 404, response = crate::error::responses::NotFound),
+        (status = 413, response = crate::error::responses::PayloadTooLarge),
+        (status = 415, response = crate::error::responses::UnsupportedMediaType),
+        (status = 422, response = crate::error::responses::ValidationFailed),
     )
 )]
 pub async fn update_webhook(
@@ -567,9 +567,9 @@ pub async fn update_webhook(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, response = crate::openapi::Unauthorized),
-        (status = 403, response = crate::openapi::Forbidden),
-        (status = 404, response = crate::openapi::NotFound),
+        (status = 401, response = crate::error::responses::Unauthorized),
+        (status = 403, response = crate::error::responses::Forbidden),
+        (status = 404, response = crate::error::responses::NotFound),
     )
 )]
 pub async fn delete_webhook(
@@ -618,10 +618,10 @@ fn delivery_view(d: Delivery) -> Result<DeliveryView, ApiError> {
     responses(
         (status = 200, description = "A page of deliveries", body = Page<DeliveryView>,
             headers(("Link" = String, description = "`<url>; rel=\"next\"` when another page exists"))),
-        (status = 400, response = crate::openapi::BadRequest),
-        (status = 401, response = crate::openapi::Unauthorized),
-        (status = 403, response = crate::openapi::Forbidden),
-        (status = 404, response = crate::openapi::NotFound),
+        (status = 400, response = crate::error::responses::BadRequest),
+        (status = 401, response = crate::error::responses::Unauthorized),
+        (status = 403, response = crate::error::responses::Forbidden),
+        (status = 404, response = crate::error::responses::NotFound),
     )
 )]
 pub async fn list_deliveries(

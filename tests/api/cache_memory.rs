@@ -88,7 +88,7 @@ async fn cache_flood_probe() {
     }
     let after = rss();
     let grown = after.saturating_sub(before);
-    let budget = masthead::routes::response_cache::MAX_BYTES;
+    let budget = masthead::state::response_cache::MAX_BYTES;
     let (entries, bytes) = app.state.cache.usage();
     println!(
         "flood of {FLOOD} × {VALUE_LEN}-byte queries: RSS {} → {} MiB (+{} KiB); cache {entries} entries, {bytes} bytes",

@@ -206,7 +206,7 @@ impl TestApp {
         self.state
             .db
             .run(move |conn| {
-                masthead::routes::users::create(conn, &username, &password, role, &display)
+                masthead::services::users::create(conn, &username, &password, role, &display)
             })
             .await
             .expect("user created")

@@ -17,6 +17,7 @@ mod hardening;
 mod helpers;
 mod hostile;
 mod instances;
+mod layers;
 mod login_limits;
 mod operations;
 mod proxies;

@@ -8,6 +8,20 @@ pub fn count(conn: &mut DbConn) -> QueryResult<i64> {
     users::table.count().get_result(conn)
 }
 
+/// How many enabled users other than `except` have `role`.
+pub fn count_enabled_with_role_except(
+    conn: &mut DbConn,
+    role: &str,
+    except: i64,
+) -> QueryResult<i64> {
+    users::table
+        .filter(users::role.eq(role))
+        .filter(users::disabled.eq(false))
+        .filter(users::id.ne(except))
+        .count()
+        .get_result(conn)
+}
+
 pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<User>> {
     users::table
         .find(id)

@@ -1,30 +1,29 @@
 //! `/api/v1/articles`: the public list and pages, and editors' writes and revisions.
 
-pub mod dto;
-pub mod write;
-
 use std::collections::HashMap;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use self::dto::{
+use crate::api::articles::{
     ArticleSummary, ArticleView, Author, CreateArticle, ListParams, RevisionView, UpdateArticle,
 };
-use self::write::{load_view, no_such_article, render, render_view, Draft};
-use crate::auth::{EditorUser, MaybeUser};
 use crate::db::queries::articles::{After, ListFilter, Visibility};
 use crate::db::queries::{self, now};
-use crate::db::{write_statement, DbConn};
+use crate::db::DbConn;
 use crate::domain::article::{Audience, Status};
 use crate::domain::user::Role;
 use crate::domain::FieldError;
 use crate::error::ApiError;
+use crate::routes::auth_extract::{EditorUser, MaybeUser};
 use crate::routes::caching::{
     cached_json_tagged, moved_permanently, required_if_match, written_json,
 };
 use crate::routes::extract::{ApiJson, ApiQuery};
 use crate::routes::pagination::{cached_page_response, Page, PageParams, DEFAULT_LIMIT};
+use crate::services::articles::{
+    self as service, load_view, no_such_article, refresh_render, render, Draft,
+};
 use crate::state::AppState;
 
 const STAFF: &[Role] = &[Role::Admin, Role::Editor];
@@ -88,9 +87,9 @@ fn time_param(
                 ("Link" = String, description = "`<url>; rel=\"next\"` when another page exists"),
             )),
         (status = 304, description = "Not modified since the ETag in `If-None-Match`"),
-        (status = 400, response = crate::openapi::BadRequest),
-        (status = 401, response = crate::openapi::Unauthorized),
-        (status = 403, response = crate::openapi::Forbidden),
+        (status = 400, response = crate::error::responses::BadRequest),
+        (status = 401, response = crate::error::responses::Unauthorized),
+        (status = 403, response = crate::error::responses::Forbidden),
     )
 )]
 pub async fn list_articles(
@@ -283,8 +282,8 @@ pub async fn list_articles(
         (status = 301, description = "An old slug: the article lives at `Location` now",
             headers(("Location" = String, description = "The article's current URL"))),
         (status = 304, description = "Not modified since the ETag in `If-None-Match`"),
-        (status = 401, response = crate::openapi::Unauthorized),
-        (status = 404, response = crate::openapi::NotFound),
+        (status = 401, response = crate::error::responses::Unauthorized),
+        (status = 404, response = crate::error::responses::NotFound),
     )
 )]
 pub async fn get_article(
@@ -371,42 +370,6 @@ fn public_article(
     }
 }
 
-/// Renders article `id` as readers see it at `now` and stores the render, unless a change has
-/// bumped its render's generation past `generation` (read before the article was). The body
-/// and ETag, or `None` when readers do not see the article.
-pub fn refresh_render(
-    conn: &mut DbConn,
-    id: i64,
-    generation: Option<i64>,
-    now: chrono::NaiveDateTime,
-) -> Result<Option<(Vec<u8>, String)>, ApiError> {
-    let audience = Audience::Public(now);
-    let Some((article, display_name)) = queries::articles::find_with_author(conn, id)? else {
-        return Ok(None);
-    };
-    if !audience.sees(&article.status, article.published_at) {
-        return Ok(None);
-    }
-    let rendered = render_view(conn, article, display_name, audience)?;
-    if let (Some(generation), Ok(body)) = (generation, std::str::from_utf8(&rendered.bytes)) {
-        let stored = write_statement(conn, |conn| {
-            queries::renders::store(
-                conn,
-                id,
-                generation,
-                &rendered.etag,
-                rendered.valid_until,
-                body,
-            )
-        });
-        // The reader has the answer either way; the next one renders again.
-        if let Err(e) = stored {
-            tracing::warn!(article_id = id, error = %e, "storing an article's render failed");
-        }
-    }
-    Ok(Some((rendered.bytes, rendered.etag)))
-}
-
 fn no_such_slug() -> ApiError {
     ApiError::not_found("No article has this slug.")
 }
@@ -440,13 +403,13 @@ fn written(
                 ("Location" = String, description = "The article's URL"),
                 ("ETag" = String, description = "Strong validator of the new article"),
             )),
-        (status = 400, response = crate::openapi::BadRequest),
-        (status = 401, response = crate::openapi::Unauthorized),
-        (status = 403, response = crate::openapi::Forbidden),
-        (status = 409, response = crate::openapi::Conflict),
-        (status = 413, response = crate::openapi::PayloadTooLarge),
-        (status = 415, response = crate::openapi::UnsupportedMediaType),
-        (status = 422, response = crate::openapi::ValidationFailed),
+        (status = 400, response = crate::error::responses::BadRequest),
+        (status = 401, response = crate::error::responses::Unauthorized),
+        (status = 403, response = crate::error::responses::Forbidden),
+        (status = 409, response = crate::error::responses::Conflict),
+        (status = 413, response = crate::error::responses::PayloadTooLarge),
+        (status = 415, response = crate::error::responses::UnsupportedMediaType),
+        (status = 422, response = crate::error::responses::ValidationFailed),
     )
 )]
 pub async fn create_article(
@@ -460,7 +423,7 @@ pub async fn create_article(
         .run(move |conn| {
             let draft = Draft::from_create(body)?;
             let rendered = render(&draft);
-            let article = write::create(conn, &draft, &rendered, author_id)?;
+            let article = service::create(conn, &draft, &rendered, author_id)?;
             load_view(conn, article, Audience::Staff)
         })
         .await?;
@@ -491,16 +454,16 @@ pub async fn create_article(
     responses(
         (status = 200, description = "The updated article", body = ArticleView,
             headers(("ETag" = String, description = "Strong validator of the new version"))),
-        (status = 400, response = crate::openapi::BadRequest),
-        (status = 401, response = crate::openapi::Unauthorized),
-        (status = 403, response = crate::openapi::Forbidden),
-        (status = 404, response = crate::openapi::NotFound),
-        (status = 409, response = crate::openapi::Conflict),
-        (status = 412, response = crate::openapi::PreconditionFailed),
-        (status = 413, response = crate::openapi::PayloadTooLarge),
-        (status = 415, response = crate::openapi::UnsupportedMediaType),
-        (status = 422, response = crate::openapi::ValidationFailed),
-        (status = 428, response = crate::openapi::PreconditionRequired),
+        (status = 400, response = crate::error::responses::BadRequest),
+        (status = 401, response = crate::error::responses::Unauthorized),
+        (status = 403, response = crate::error::responses::Forbidden),
+        (status = 404, response = crate::error::responses::NotFound),
+        (status = 409, response = crate::error::responses::Conflict),
+        (status = 412, response = crate::error::responses::PreconditionFailed),
+        (status = 413, response = crate::error::responses::PayloadTooLarge),
+        (status = 415, response = crate::error::responses::UnsupportedMediaType),
+        (status = 422, response = crate::error::responses::ValidationFailed),
+        (status = 428, response = crate::error::responses::PreconditionRequired),
     )
 )]
 pub async fn update_article(
@@ -516,7 +479,7 @@ pub async fn update_article(
     let (bytes, etag, view) = state
         .db
         .run(move |conn| {
-            let article = write::update(conn, id, &if_match, editor_id, |_, draft| {
+            let article = service::update(conn, id, &if_match, editor_id, |_, draft| {
                 draft.patched(body)
             })?;
             load_view(conn, article, Audience::Staff)
@@ -541,11 +504,11 @@ pub async fn update_article(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, response = crate::openapi::Unauthorized),
-        (status = 403, response = crate::openapi::Forbidden),
-        (status = 404, response = crate::openapi::NotFound),
-        (status = 412, response = crate::openapi::PreconditionFailed),
-        (status = 428, response = crate::openapi::PreconditionRequired),
+        (status = 401, response = crate::error::responses::Unauthorized),
+        (status = 403, response = crate::error::responses::Forbidden),
+        (status = 404, response = crate::error::responses::NotFound),
+        (status = 412, response = crate::error::responses::PreconditionFailed),
+        (status = 428, response = crate::error::responses::PreconditionRequired),
     )
 )]
 pub async fn delete_article(
@@ -558,7 +521,7 @@ pub async fn delete_article(
     let if_match = required_if_match(&req)?;
     state
         .db
-        .run(move |conn| write::delete(conn, id, &if_match))
+        .run(move |conn| service::delete(conn, id, &if_match))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -576,10 +539,10 @@ pub async fn delete_article(
     responses(
         (status = 200, description = "A page of revisions", body = Page<RevisionView>,
             headers(("Link" = String, description = "`<url>; rel=\"next\"` when another page exists"))),
-        (status = 400, response = crate::openapi::BadRequest),
-        (status = 401, response = crate::openapi::Unauthorized),
-        (status = 403, response = crate::openapi::Forbidden),
-        (status = 404, response = crate::openapi::NotFound),
+        (status = 400, response = crate::error::responses::BadRequest),
+        (status = 401, response = crate::error::responses::Unauthorized),
+        (status = 403, response = crate::error::responses::Forbidden),
+        (status = 404, response = crate::error::responses::NotFound),
     )
 )]
 pub async fn list_revisions(
@@ -656,11 +619,11 @@ pub async fn list_revisions(
     responses(
         (status = 200, description = "The article with the revision's content", body = ArticleView,
             headers(("ETag" = String, description = "Strong validator of the new version"))),
-        (status = 401, response = crate::openapi::Unauthorized),
-        (status = 403, response = crate::openapi::Forbidden),
-        (status = 404, response = crate::openapi::NotFound),
-        (status = 412, response = crate::openapi::PreconditionFailed),
-        (status = 428, response = crate::openapi::PreconditionRequired),
+        (status = 401, response = crate::error::responses::Unauthorized),
+        (status = 403, response = crate::error::responses::Forbidden),
+        (status = 404, response = crate::error::responses::NotFound),
+        (status = 412, response = crate::error::responses::PreconditionFailed),
+        (status = 428, response = crate::error::responses::PreconditionRequired),
     )
 )]
 pub async fn restore_revision(
@@ -675,7 +638,7 @@ pub async fn restore_revision(
     let (bytes, etag, view) = state
         .db
         .run(move |conn| {
-            let article = write::update(conn, id, &if_match, editor_id, |conn, draft| {
+            let article = service::update(conn, id, &if_match, editor_id, |conn, draft| {
                 let revision = queries::articles::find_revision(conn, id, rev)?
                     .ok_or_else(|| ApiError::not_found("This article has no such revision."))?;
                 draft.restored(&revision)

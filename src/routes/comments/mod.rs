@@ -1,29 +1,26 @@
 //! Reader comments: the public form and thread under `/api/v1/articles/{slug}/comments`, and
 //! the moderators' `/api/v1/comments` (queue, decisions, bulk actions, stats, blocklist).
 
-pub mod dto;
-pub mod store;
-
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use self::dto::{
+use crate::api::comments::{
     AddBlock, BlockView, BulkModerate, BulkOutcome, BulkResult, CommentAccepted, CommentStats,
     ModerateComment, ModeratorComment, PostComment, PublicComment, QueueParams, StaffRef,
 };
-use self::store::{Client, IntakeRules, BULK_MAX};
-use crate::auth::ModeratorUser;
 use crate::db::queries::{self, now};
 use crate::domain::client_addr::client_ip;
 use crate::domain::comment::{parse_block_value, BlockKind, CommentStatus, ModerationAction};
 use crate::domain::{FieldError, Violations};
 use crate::error::ApiError;
+use crate::routes::auth_extract::ModeratorUser;
 use crate::routes::caching::{optional_if_match, written_json};
 use crate::routes::extract::{ApiJson, ApiQuery};
 use crate::routes::pagination::{
     cached_page_response, page_response, split_page, Page, PageParams,
 };
+use crate::services::comments::{self as service, Client, IntakeRules, BULK_MAX};
 use crate::state::AppState;
 
 /// Where the previous page of a thread ended.
@@ -69,13 +66,13 @@ fn client(req: &HttpRequest, config: &crate::config::Config) -> Client {
     security(()),
     responses(
         (status = 202, description = "Accepted: waits for a moderator. The same answer for every comment taken in, whether it waits, was filed as spam, repeats one the same e-mail posted here before (filed as spam), or was approved at once", body = CommentAccepted),
-        (status = 400, response = crate::openapi::BadRequest),
-        (status = 403, response = crate::openapi::Forbidden),
-        (status = 404, response = crate::openapi::NotFound),
-        (status = 413, response = crate::openapi::PayloadTooLarge),
-        (status = 415, response = crate::openapi::UnsupportedMediaType),
-        (status = 422, response = crate::openapi::ValidationFailed),
-        (status = 429, response = crate::openapi::TooManyRequests),
+        (status = 400, response = crate::error::responses::BadRequest),
+        (status = 403, response = crate::error::responses::Forbidden),
+        (status = 404, response = crate::error::responses::NotFound),
+        (status = 413, response = crate::error::responses::PayloadTooLarge),
+        (status = 415, response = crate::error::responses::UnsupportedMediaType),
+        (status = 422, response = crate::error::responses::ValidationFailed),
+        (status = 429, response = crate::error::responses::TooManyRequests),
     )
 )]
 pub async fn post_comment(
@@ -87,10 +84,10 @@ pub async fn post_comment(
     let slug = slug.into_inner();
     let client = client(&req, &state.config);
     let rules = IntakeRules::from_config(&state.config);
-    let checked = store::Checked::new(&body);
+    let checked = service::Checked::new(&body);
     let outcome = state
         .db
-        .write(move |conn| store::post(conn, &slug, checked, &client, &rules))
+        .write(move |conn| service::post(conn, &slug, checked, &client, &rules))
         .await?;
     let mut response = HttpResponse::build(StatusCode::ACCEPTED).json(outcome.accepted);
     if !outcome.public {
@@ -127,8 +124,8 @@ pub async fn post_comment(
                 ("Link" = String, description = "`<url>; rel=\"next\"` when another page exists"),
             )),
         (status = 304, description = "Not modified since the ETag in `If-None-Match`"),
-        (status = 400, response = crate::openapi::BadRequest),
-        (status = 404, response = crate::openapi::NotFound),
+        (status = 400, response = crate::error::responses::BadRequest),
+        (status = 404, response = crate::error::responses::NotFound),
     )
 )]
 pub async fn list_comments(
@@ -142,7 +139,7 @@ pub async fn list_comments(
     let rows = state
         .db
         .run(move |conn| {
-            let article = store::public_article(conn, &slug)?;
+            let article = service::public_article(conn, &slug)?;
             Ok(queries::comments::public_thread(
                 conn,
                 article.id,
@@ -183,9 +180,9 @@ pub async fn list_comments(
     responses(
         (status = 200, description = "A page of comments", body = Page<ModeratorComment>,
             headers(("Link" = String, description = "`<url>; rel=\"next\"` when another page exists"))),
-        (status = 400, response = crate::openapi::BadRequest),
-        (status = 401, response = crate::openapi::Unauthorized),
-        (status = 403, response = crate::openapi::Forbidden),
+        (status = 400, response = crate::error::responses::BadRequest),
+        (status = 401, response = crate::error::responses::Unauthorized),
+        (status = 403, response = crate::error::responses::Forbidden),
     )
 )]
 pub async fn moderation_queue(
@@ -226,7 +223,7 @@ pub async fn moderation_queue(
         .run(move |conn| {
             let rows =
                 queries::comments::queue(conn, status, article.as_deref(), before, limit + 1)?;
-            store::moderator_views(conn, rows)
+            service::moderator_views(conn, rows)
         })
         .await?;
     let (data, next) = split_page(data, limit, &state.cursors, |c| c.id);
@@ -253,9 +250,9 @@ pub async fn moderation_queue(
     responses(
         (status = 200, description = "The comment", body = ModeratorComment,
             headers(("ETag" = String, description = "Strong validator of this view of the comment; send it as `If-Match` to moderate it"))),
-        (status = 401, response = crate::openapi::Unauthorized),
-        (status = 403, response = crate::openapi::Forbidden),
-        (status = 404, response = crate::openapi::NotFound),
+        (status = 401, response = crate::error::responses::Unauthorized),
+        (status = 403, response = crate::error::responses::Forbidden),
+        (status = 404, response = crate::error::responses::NotFound),
     )
 )]
 pub async fn get_comment(
@@ -266,7 +263,7 @@ pub async fn get_comment(
     let id = id.into_inner();
     let (bytes, etag) = state
         .db
-        .run(move |conn| store::tagged_view(conn, id))
+        .run(move |conn| service::tagged_view(conn, id))
         .await?;
     Ok(written_json(StatusCode::OK, bytes, etag, None))
 }
@@ -291,14 +288,14 @@ pub async fn get_comment(
     responses(
         (status = 200, description = "The comment after the decision", body = ModeratorComment,
             headers(("ETag" = String, description = "Strong validator of the comment after the decision"))),
-        (status = 400, response = crate::openapi::BadRequest),
-        (status = 401, response = crate::openapi::Unauthorized),
-        (status = 403, response = crate::openapi::Forbidden),
-        (status = 404, response = crate::openapi::NotFound),
-        (status = 412, response = crate::openapi::PreconditionFailed),
-        (status = 413, response = crate::openapi::PayloadTooLarge),
-        (status = 415, response = crate::openapi::UnsupportedMediaType),
-        (status = 422, response = crate::openapi::ValidationFailed),
+        (status = 400, response = crate::error::responses::BadRequest),
+        (status = 401, response = crate::error::responses::Unauthorized),
+        (status = 403, response = crate::error::responses::Forbidden),
+        (status = 404, response = crate::error::responses::NotFound),
+        (status = 412, response = crate::error::responses::PreconditionFailed),
+        (status = 413, response = crate::error::responses::PayloadTooLarge),
+        (status = 415, response = crate::error::responses::UnsupportedMediaType),
+        (status = 422, response = crate::error::responses::ValidationFailed),
     )
 )]
 pub async fn moderate_comment(
@@ -311,7 +308,7 @@ pub async fn moderate_comment(
     let id = id.into_inner();
     let mut v = Violations::new();
     let status = v.check("status", body.status.parse::<CommentStatus>());
-    let note = store::note(body.moderation_note.as_deref())
+    let note = service::note(body.moderation_note.as_deref())
         .map_err(|e| v.add(&e.field, e.message))
         .ok();
     let (status, note) = v
@@ -322,7 +319,7 @@ pub async fn moderate_comment(
     let (bytes, etag) = state
         .db
         .run(move |conn| {
-            store::set_status(
+            service::set_status(
                 conn,
                 id,
                 status,
@@ -349,9 +346,9 @@ pub async fn moderate_comment(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, response = crate::openapi::Unauthorized),
-        (status = 403, response = crate::openapi::Forbidden),
-        (status = 404, response = crate::openapi::NotFound),
+        (status = 401, response = crate::error::responses::Unauthorized),
+        (status = 403, response = crate::error::responses::Forbidden),
+        (status = 404, response = crate::error::responses::NotFound),
     )
 )]
 pub async fn delete_comment(
@@ -363,7 +360,7 @@ pub async fn delete_comment(
     let moderator_id = moderator.user.id;
     state
         .db
-        .run(move |conn| store::delete(conn, id, moderator_id))
+        .run(move |conn| service::delete(conn, id, moderator_id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -385,13 +382,13 @@ pub async fn delete_comment(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Every comment's outcome", body = BulkResult),
-        (status = 400, response = crate::openapi::BadRequest),
-        (status = 401, response = crate::openapi::Unauthorized),
-        (status = 403, response = crate::openapi::Forbidden),
-        (status = 409, response = crate::openapi::Conflict),
-        (status = 413, response = crate::openapi::PayloadTooLarge),
-        (status = 415, response = crate::openapi::UnsupportedMediaType),
-        (status = 422, response = crate::openapi::ValidationFailed),
+        (status = 400, response = crate::error::responses::BadRequest),
+        (status = 401, response = crate::error::responses::Unauthorized),
+        (status = 403, response = crate::error::responses::Forbidden),
+        (status = 409, response = crate::error::responses::Conflict),
+        (status = 413, response = crate::error::responses::PayloadTooLarge),
+        (status = 415, response = crate::error::responses::UnsupportedMediaType),
+        (status = 422, response = crate::error::responses::ValidationFailed),
     )
 )]
 pub async fn bulk_moderate(
@@ -411,7 +408,7 @@ pub async fn bulk_moderate(
             .map(str::parse::<CommentStatus>)
             .transpose(),
     );
-    let note = store::note(body.moderation_note.as_deref())
+    let note = service::note(body.moderation_note.as_deref())
         .map_err(|e| v.add(&e.field, e.message))
         .ok();
     let (action, (expected, note)) = v
@@ -421,7 +418,7 @@ pub async fn bulk_moderate(
     let ids = body.ids;
     let results = state
         .db
-        .run(move |conn| store::bulk(conn, &ids, action, expected, note.as_deref(), moderator_id))
+        .run(move |conn| service::bulk(conn, &ids, action, expected, note.as_deref(), moderator_id))
         .await?;
     Ok(HttpResponse::Ok().json(BulkResult {
         results: results
@@ -442,8 +439,8 @@ pub async fn bulk_moderate(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Counts by status", body = CommentStats),
-        (status = 401, response = crate::openapi::Unauthorized),
-        (status = 403, response = crate::openapi::Forbidden),
+        (status = 401, response = crate::error::responses::Unauthorized),
+        (status = 403, response = crate::error::responses::Forbidden),
     )
 )]
 pub async fn comment_stats(
@@ -496,9 +493,9 @@ fn block_view(row: queries::comments::BlockRow) -> Result<BlockView, ApiError> {
     responses(
         (status = 200, description = "A page of entries", body = Page<BlockView>,
             headers(("Link" = String, description = "`<url>; rel=\"next\"` when another page exists"))),
-        (status = 400, response = crate::openapi::BadRequest),
-        (status = 401, response = crate::openapi::Unauthorized),
-        (status = 403, response = crate::openapi::Forbidden),
+        (status = 400, response = crate::error::responses::BadRequest),
+        (status = 401, response = crate::error::responses::Unauthorized),
+        (status = 403, response = crate::error::responses::Forbidden),
     )
 )]
 pub async fn list_blocklist(
@@ -540,13 +537,13 @@ pub async fn list_blocklist(
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Added", body = BlockView),
-        (status = 400, response = crate::openapi::BadRequest),
-        (status = 401, response = crate::openapi::Unauthorized),
-        (status = 403, response = crate::openapi::Forbidden),
-        (status = 409, response = crate::openapi::Conflict),
-        (status = 413, response = crate::openapi::PayloadTooLarge),
-        (status = 415, response = crate::openapi::UnsupportedMediaType),
-        (status = 422, response = crate::openapi::ValidationFailed),
+        (status = 400, response = crate::error::responses::BadRequest),
+        (status = 401, response = crate::error::responses::Unauthorized),
+        (status = 403, response = crate::error::responses::Forbidden),
+        (status = 409, response = crate::error::responses::Conflict),
+        (status = 413, response = crate::error::responses::PayloadTooLarge),
+        (status = 415, response = crate::error::responses::UnsupportedMediaType),
+        (status = 422, response = crate::error::responses::ValidationFailed),
     )
 )]
 pub async fn add_block(
@@ -557,7 +554,7 @@ pub async fn add_block(
     let mut v = Violations::new();
     let kind = v.check("kind", body.kind.parse::<BlockKind>());
     let value = kind.and_then(|k| v.check("value", parse_block_value(k, &body.value)));
-    let note = store::note(body.note.as_deref())
+    let note = service::note(body.note.as_deref())
         .map_err(|e| v.add("note", e.message))
         .ok();
     let expires_at = v.check(
@@ -614,9 +611,9 @@ pub async fn add_block(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Removed"),
-        (status = 401, response = crate::openapi::Unauthorized),
-        (status = 403, response = crate::openapi::Forbidden),
-        (status = 404, response = crate::openapi::NotFound),
+        (status = 401, response = crate::error::responses::Unauthorized),
+        (status = 403, response = crate::error::responses::Forbidden),
+        (status = 404, response = crate::error::responses::NotFound),
     )
 )]
 pub async fn remove_block(

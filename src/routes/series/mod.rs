@@ -1,27 +1,24 @@
 //! `/api/v1/series`: ordered story collections, their order, and readers' view of them.
 
-pub mod dto;
-pub mod store;
-
 use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use self::dto::{
+use crate::api::series::{
     AddSeriesArticle, CreateSeries, SeriesSummary, SeriesView, SetSeriesArticles, UpdateSeries,
 };
-use self::store::{load_view, SeriesDraft};
-use crate::auth::{EditorUser, MaybeUser};
 use crate::db::queries::{self, now};
 use crate::domain::article::Audience;
 use crate::domain::user::Role;
 use crate::error::ApiError;
+use crate::routes::auth_extract::{EditorUser, MaybeUser};
 use crate::routes::caching::{
     cached_json, moved_permanently, optional_if_match, required_if_match, written_json,
 };
 use crate::routes::extract::{ApiJson, ApiQuery};
 use crate::routes::pagination::{cached_page_response, split_page, Page, PageParams};
+use crate::services::series::{self as service, load_view, SeriesDraft};
 use crate::state::AppState;
 
 const STAFF: &[Role] = &[Role::Admin, Role::Editor];
@@ -53,8 +50,8 @@ fn audience(user: &MaybeUser) -> Audience {
                 ("Link" = String, description = "`<url>; rel=\"next\"` when another page exists"),
             )),
         (status = 304, description = "Not modified since the ETag in `If-None-Match`"),
-        (status = 400, response = crate::openapi::BadRequest),
-        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 400, response = crate::error::responses::BadRequest),
+        (status = 401, response = crate::error::responses::Unauthorized),
     )
 )]
 pub async fn list_series(
@@ -118,8 +115,8 @@ pub async fn list_series(
         (status = 301, description = "An old slug: the series lives at `Location` now",
             headers(("Location" = String, description = "The series' current URL"))),
         (status = 304, description = "Not modified since the ETag in `If-None-Match`"),
-        (status = 401, response = crate::openapi::Unauthorized),
-        (status = 404, response = crate::openapi::NotFound),
+        (status = 401, response = crate::error::responses::Unauthorized),
+        (status = 404, response = crate::error::responses::NotFound),
     )
 )]
 pub async fn get_series(
@@ -174,13 +171,13 @@ fn written(status: StatusCode, bytes: Vec<u8>, etag: String, view: &SeriesView) 
                 ("Location" = String, description = "The series' URL"),
                 ("ETag" = String, description = "Strong validator of the new series"),
             )),
-        (status = 400, response = crate::openapi::BadRequest),
-        (status = 401, response = crate::openapi::Unauthorized),
-        (status = 403, response = crate::openapi::Forbidden),
-        (status = 409, response = crate::openapi::Conflict),
-        (status = 413, response = crate::openapi::PayloadTooLarge),
-        (status = 415, response = crate::openapi::UnsupportedMediaType),
-        (status = 422, response = crate::openapi::ValidationFailed),
+        (status = 400, response = crate::error::responses::BadRequest),
+        (status = 401, response = crate::error::responses::Unauthorized),
+        (status = 403, response = crate::error::responses::Forbidden),
+        (status = 409, response = crate::error::responses::Conflict),
+        (status = 413, response = crate::error::responses::PayloadTooLarge),
+        (status = 415, response = crate::error::responses::UnsupportedMediaType),
+        (status = 422, response = crate::error::responses::ValidationFailed),
     )
 )]
 pub async fn create_series(
@@ -192,7 +189,7 @@ pub async fn create_series(
         .db
         .run(move |conn| {
             let draft = SeriesDraft::from_create(body)?;
-            let series = store::create(conn, &draft)?;
+            let series = service::create(conn, &draft)?;
             load_view(conn, series, Audience::Staff)
         })
         .await?;
@@ -217,16 +214,16 @@ pub async fn create_series(
     responses(
         (status = 200, description = "The updated series", body = SeriesView,
             headers(("ETag" = String, description = "Strong validator of the new version"))),
-        (status = 400, response = crate::openapi::BadRequest),
-        (status = 401, response = crate::openapi::Unauthorized),
-        (status = 403, response = crate::openapi::Forbidden),
-        (status = 404, response = crate::openapi::NotFound),
-        (status = 409, response = crate::openapi::Conflict),
-        (status = 412, response = crate::openapi::PreconditionFailed),
-        (status = 413, response = crate::openapi::PayloadTooLarge),
-        (status = 415, response = crate::openapi::UnsupportedMediaType),
-        (status = 422, response = crate::openapi::ValidationFailed),
-        (status = 428, response = crate::openapi::PreconditionRequired),
+        (status = 400, response = crate::error::responses::BadRequest),
+        (status = 401, response = crate::error::responses::Unauthorized),
+        (status = 403, response = crate::error::responses::Forbidden),
+        (status = 404, response = crate::error::responses::NotFound),
+        (status = 409, response = crate::error::responses::Conflict),
+        (status = 412, response = crate::error::responses::PreconditionFailed),
+        (status = 413, response = crate::error::responses::PayloadTooLarge),
+        (status = 415, response = crate::error::responses::UnsupportedMediaType),
+        (status = 422, response = crate::error::responses::ValidationFailed),
+        (status = 428, response = crate::error::responses::PreconditionRequired),
     )
 )]
 pub async fn update_series(
@@ -241,7 +238,7 @@ pub async fn update_series(
     let (bytes, etag, view) = state
         .db
         .run(move |conn| {
-            let series = store::update(conn, id, &if_match, body)?;
+            let series = service::update(conn, id, &if_match, body)?;
             load_view(conn, series, Audience::Staff)
         })
         .await?;
@@ -264,11 +261,11 @@ pub async fn update_series(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, response = crate::openapi::Unauthorized),
-        (status = 403, response = crate::openapi::Forbidden),
-        (status = 404, response = crate::openapi::NotFound),
-        (status = 412, response = crate::openapi::PreconditionFailed),
-        (status = 428, response = crate::openapi::PreconditionRequired),
+        (status = 401, response = crate::error::responses::Unauthorized),
+        (status = 403, response = crate::error::responses::Forbidden),
+        (status = 404, response = crate::error::responses::NotFound),
+        (status = 412, response = crate::error::responses::PreconditionFailed),
+        (status = 428, response = crate::error::responses::PreconditionRequired),
     )
 )]
 pub async fn delete_series(
@@ -281,7 +278,7 @@ pub async fn delete_series(
     let if_match = required_if_match(&req)?;
     state
         .db
-        .run(move |conn| store::delete(conn, id, &if_match))
+        .run(move |conn| service::delete(conn, id, &if_match))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -305,14 +302,14 @@ pub async fn delete_series(
     responses(
         (status = 200, description = "The series in its new order", body = SeriesView,
             headers(("ETag" = String, description = "Strong validator of the new version"))),
-        (status = 400, response = crate::openapi::BadRequest),
-        (status = 401, response = crate::openapi::Unauthorized),
-        (status = 403, response = crate::openapi::Forbidden),
-        (status = 404, response = crate::openapi::NotFound),
-        (status = 412, response = crate::openapi::PreconditionFailed),
-        (status = 413, response = crate::openapi::PayloadTooLarge),
-        (status = 415, response = crate::openapi::UnsupportedMediaType),
-        (status = 422, response = crate::openapi::ValidationFailed),
+        (status = 400, response = crate::error::responses::BadRequest),
+        (status = 401, response = crate::error::responses::Unauthorized),
+        (status = 403, response = crate::error::responses::Forbidden),
+        (status = 404, response = crate::error::responses::NotFound),
+        (status = 412, response = crate::error::responses::PreconditionFailed),
+        (status = 413, response = crate::error::responses::PayloadTooLarge),
+        (status = 415, response = crate::error::responses::UnsupportedMediaType),
+        (status = 422, response = crate::error::responses::ValidationFailed),
     )
 )]
 pub async fn set_series_articles(
@@ -327,7 +324,7 @@ pub async fn set_series_articles(
     let (bytes, etag, view) = state
         .db
         .run(move |conn| {
-            let series = store::set_articles(conn, id, if_match.as_deref(), &body.article_ids)?;
+            let series = service::set_articles(conn, id, if_match.as_deref(), &body.article_ids)?;
             load_view(conn, series, Audience::Staff)
         })
         .await?;
@@ -353,15 +350,15 @@ pub async fn set_series_articles(
     responses(
         (status = 200, description = "The series with the article in place", body = SeriesView,
             headers(("ETag" = String, description = "Strong validator of the new version"))),
-        (status = 400, response = crate::openapi::BadRequest),
-        (status = 401, response = crate::openapi::Unauthorized),
-        (status = 403, response = crate::openapi::Forbidden),
-        (status = 404, response = crate::openapi::NotFound),
-        (status = 409, response = crate::openapi::Conflict),
-        (status = 412, response = crate::openapi::PreconditionFailed),
-        (status = 413, response = crate::openapi::PayloadTooLarge),
-        (status = 415, response = crate::openapi::UnsupportedMediaType),
-        (status = 422, response = crate::openapi::ValidationFailed),
+        (status = 400, response = crate::error::responses::BadRequest),
+        (status = 401, response = crate::error::responses::Unauthorized),
+        (status = 403, response = crate::error::responses::Forbidden),
+        (status = 404, response = crate::error::responses::NotFound),
+        (status = 409, response = crate::error::responses::Conflict),
+        (status = 412, response = crate::error::responses::PreconditionFailed),
+        (status = 413, response = crate::error::responses::PayloadTooLarge),
+        (status = 415, response = crate::error::responses::UnsupportedMediaType),
+        (status = 422, response = crate::error::responses::ValidationFailed),
     )
 )]
 pub async fn add_series_article(
@@ -376,7 +373,7 @@ pub async fn add_series_article(
     let (bytes, etag, view) = state
         .db
         .run(move |conn| {
-            let series = store::add_article(
+            let series = service::add_article(
                 conn,
                 id,
                 if_match.as_deref(),
@@ -406,10 +403,10 @@ pub async fn add_series_article(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Removed"),
-        (status = 401, response = crate::openapi::Unauthorized),
-        (status = 403, response = crate::openapi::Forbidden),
-        (status = 404, response = crate::openapi::NotFound),
-        (status = 412, response = crate::openapi::PreconditionFailed),
+        (status = 401, response = crate::error::responses::Unauthorized),
+        (status = 403, response = crate::error::responses::Forbidden),
+        (status = 404, response = crate::error::responses::NotFound),
+        (status = 412, response = crate::error::responses::PreconditionFailed),
     )
 )]
 pub async fn remove_series_article(
@@ -422,7 +419,7 @@ pub async fn remove_series_article(
     let if_match = optional_if_match(&req);
     state
         .db
-        .run(move |conn| store::remove_article(conn, id, if_match.as_deref(), article_id))
+        .run(move |conn| service::remove_article(conn, id, if_match.as_deref(), article_id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

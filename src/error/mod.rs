@@ -1,5 +1,7 @@
 //! The one error type of the HTTP boundary, rendered as `application/problem+json` (RFC 9457).
 
+pub mod responses;
+
 use actix_web::dev::ServiceResponse;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;

@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::api::whole;
 use crate::domain::comment::{BlockKind, CommentStatus, ModerationAction};
-use crate::routes::extract::whole;
 
 /// A reader's comment as the public form sends it.
 #[derive(Debug, Deserialize, ToSchema)]

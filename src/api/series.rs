@@ -4,9 +4,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::api::articles::some;
+use crate::api::whole;
 use crate::domain::article::Status;
-use crate::routes::articles::dto::some;
-use crate::routes::extract::whole;
 
 /// One article of a series, in the series' order.
 #[derive(Debug, Clone, Serialize, ToSchema)]

@@ -7,9 +7,10 @@ use std::net::IpAddr;
 use chrono::NaiveDateTime;
 use sha2::{Digest, Sha256};
 
-use super::dto::{
+use crate::api::comments::{
     CommentAccepted, CommentArticle, ModerationStep, ModeratorComment, PostComment, StaffRef,
 };
+use crate::api::etag::{check_if_match, etag_of, to_json};
 use crate::config::Config;
 use crate::db::models::NewCommentRow;
 use crate::db::queries::comments::{LogRow, QueueRow};
@@ -23,7 +24,6 @@ use crate::domain::comment::{
 use crate::domain::markdown::render_comment;
 use crate::domain::{FieldError, Violations};
 use crate::error::ApiError;
-use crate::routes::caching::{check_if_match, etag_of, to_json};
 use crate::webhooks::{comment_data, emit, Event};
 
 /// Replies nest at most this deep.

@@ -3,16 +3,17 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 
-use super::dto::{ArticleView, Author, CreateArticle, UpdateArticle};
+use crate::api::articles::{ArticleView, Author, CreateArticle, UpdateArticle};
+use crate::api::etag::{check_if_match, etag_of, to_json};
 use crate::db::models::{Article, ArticleWrite, Revision};
 use crate::db::queries::{self, now};
-use crate::db::{write_transaction, DbConn};
+use crate::db::{write_statement, write_transaction, DbConn};
 use crate::domain::article::{self, Audience, Status, EXCERPT_MAX, SUBTITLE_MAX};
 use crate::domain::markdown::{plain_text, render_article};
-use crate::domain::slug::{slugify_or, with_suffix, Slug};
+use crate::domain::slug::Slug;
 use crate::domain::Violations;
 use crate::error::ApiError;
-use crate::routes::caching::{check_if_match, etag_of, to_json};
+use crate::services::slugs::unique_slug;
 use crate::webhooks::{article_data, emit, Event};
 
 /// The complete editable state of an article, before rendering.
@@ -242,34 +243,6 @@ pub fn render(draft: &Draft) -> Rendered {
     }
 }
 
-/// A slug for a new resource: the explicit one (409 if `taken`) or one made from the title,
-/// made unique with `-2`, `-3`…. Articles and series each have their own slug space.
-pub fn unique_slug(
-    explicit: Option<&str>,
-    title: &str,
-    fallback: &str,
-    what: &str,
-    mut taken: impl FnMut(&str) -> Result<bool, diesel::result::Error>,
-) -> Result<String, ApiError> {
-    if let Some(explicit) = explicit {
-        if taken(explicit)? {
-            return Err(ApiError::conflict(
-                "slug",
-                format!("another {what} has or had this slug"),
-            ));
-        }
-        return Ok(explicit.to_string());
-    }
-    let base = slugify_or(title, fallback);
-    let mut candidate = base.clone();
-    let mut n = 2;
-    while taken(&candidate)? {
-        candidate = with_suffix(&base, n);
-        n += 1;
-    }
-    Ok(candidate)
-}
-
 fn resolve_slug(conn: &mut DbConn, draft: &Draft, except: Option<i64>) -> Result<String, ApiError> {
     unique_slug(
         draft.slug.as_deref(),
@@ -397,7 +370,7 @@ pub fn render_view(
     audience: Audience,
 ) -> Result<RenderedView, ApiError> {
     let (series, valid_until) =
-        crate::routes::series::store::navigation_until(conn, article.id, audience)?;
+        crate::services::series::navigation_until(conn, article.id, audience)?;
     let tags = queries::articles::tags_of(conn, article.id)?;
     let view = ArticleView {
         id: article.id,
@@ -483,7 +456,7 @@ pub fn delete(conn: &mut DbConn, id: i64, if_match: &str) -> Result<(), ApiError
     write_transaction(conn, |conn| {
         let current = queries::articles::find(conn, id)?.ok_or_else(no_such_article)?;
         check_current(conn, &current, if_match)?;
-        crate::routes::series::store::remove_article_everywhere(conn, id)?;
+        crate::services::series::remove_article_everywhere(conn, id)?;
         if queries::articles::delete(conn, id, current.version)? == 0 {
             return Err(ApiError::PreconditionFailed);
         }
@@ -534,4 +507,40 @@ fn announce(
 
 pub fn no_such_article() -> ApiError {
     ApiError::not_found("No article has this id.")
+}
+
+/// Renders article `id` as readers see it at `now` and stores the render, unless a change has
+/// bumped its render's generation past `generation` (read before the article was). The body
+/// and ETag, or `None` when readers do not see the article.
+pub fn refresh_render(
+    conn: &mut DbConn,
+    id: i64,
+    generation: Option<i64>,
+    now: chrono::NaiveDateTime,
+) -> Result<Option<(Vec<u8>, String)>, ApiError> {
+    let audience = Audience::Public(now);
+    let Some((article, display_name)) = queries::articles::find_with_author(conn, id)? else {
+        return Ok(None);
+    };
+    if !audience.sees(&article.status, article.published_at) {
+        return Ok(None);
+    }
+    let rendered = render_view(conn, article, display_name, audience)?;
+    if let (Some(generation), Ok(body)) = (generation, std::str::from_utf8(&rendered.bytes)) {
+        let stored = write_statement(conn, |conn| {
+            queries::renders::store(
+                conn,
+                id,
+                generation,
+                &rendered.etag,
+                rendered.valid_until,
+                body,
+            )
+        });
+        // The reader has the answer either way; the next one renders again.
+        if let Err(e) = stored {
+            tracing::warn!(article_id = id, error = %e, "storing an article's render failed");
+        }
+    }
+    Ok(Some((rendered.bytes, rendered.etag)))
 }

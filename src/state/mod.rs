@@ -1,5 +1,8 @@
 //! What every request handler shares: the pool, the token keys and the configuration.
 
+pub mod cursor_key;
+pub mod response_cache;
+
 use std::sync::Arc;
 
 use actix_web::web;
@@ -15,9 +18,9 @@ pub struct AppState {
     pub jwt: Arc<JwtKeys>,
     pub config: Arc<Config>,
     /// Public GET responses, shared by the workers of this instance.
-    pub cache: Arc<crate::routes::response_cache::ResponseCache>,
+    pub cache: Arc<response_cache::ResponseCache>,
     /// Seals list cursors (derived from the token secret, so instances share it).
-    pub cursors: Arc<crate::routes::pagination::CursorKey>,
+    pub cursors: Arc<cursor_key::CursorKey>,
 }
 
 /// The pool, with the one way handlers reach it: a closure run on the blocking thread pool.

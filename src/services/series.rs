@@ -4,7 +4,9 @@
 use chrono::NaiveDateTime;
 use std::collections::HashSet;
 
-use super::dto::{CreateSeries, SeriesArticle, SeriesView, UpdateSeries};
+use crate::api::articles::{SeriesNav, SeriesNeighbour};
+use crate::api::etag::{check_if_match, etag_of, to_json};
+use crate::api::series::{CreateSeries, SeriesArticle, SeriesView, UpdateSeries};
 use crate::db::models::{Series, SeriesWrite};
 use crate::db::queries::series::Member;
 use crate::db::queries::{self, now};
@@ -13,9 +15,7 @@ use crate::domain::article::{self, Audience, Status};
 use crate::domain::slug::Slug;
 use crate::domain::Violations;
 use crate::error::ApiError;
-use crate::routes::articles::dto::{SeriesNav, SeriesNeighbour};
-use crate::routes::articles::write::unique_slug;
-use crate::routes::caching::{check_if_match, etag_of, to_json};
+use crate::services::slugs::unique_slug;
 
 pub const DESCRIPTION_MAX: usize = 2000;
 pub const MAX_ARTICLES: usize = 1000;
