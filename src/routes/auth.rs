@@ -117,10 +117,7 @@ pub async fn create_token(
         &config.trusted_proxies,
     )
     .filter(|ip| {
-        !config
-            .trusted_proxies
-            .iter()
-            .any(|net| net.contains(&ip.to_canonical()))
+        !crate::domain::client_addr::is_trusted_proxy(Some(*ip), true, &config.trusted_proxies)
     })
     .map(|ip| hashed_rate_key(ADDRESS_KEY_PURPOSE, ip));
     let limits = Limits {
